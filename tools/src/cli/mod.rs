@@ -1,0 +1,51 @@
+//! The `bonemask` command line: one module per subcommand, each with its own clap `Args`
+//! struct and a `run` function.
+//!
+//! To add a subcommand: write `cli/NAME.rs` with `pub struct NameArgs` (clap `Args`) and
+//! `pub fn run(args: &NameArgs) -> anyhow::Result<()>`, add a variant to [`Command`], and a
+//! line to [`run`]. Errors returned here carry context naming the file and the operation;
+//! `main` prints them and exits with status 1.
+
+pub mod drr;
+pub mod eval;
+pub mod info;
+pub mod phantom;
+pub mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// bonemask: label every pixel of an X-ray image as bone or not.
+#[derive(Debug, Parser)]
+#[command(name = "bonemask", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); BONEMASK_LOG=... overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compare predicted bone masks with ground truth (pixel, Rand, warping error, Dice, IoU).
+    Eval(eval::EvalArgs),
+    /// Generate synthetic radiographs with exact bone masks (DICOM + PNG mask).
+    Phantom(phantom::PhantomArgs),
+    /// Render radiographs with exact bone masks from a labelled CT volume (NIfTI).
+    Drr(drr::DrrArgs),
+    /// Describe a DICOM file: size, bit depth, photometric, transfer syntax, rescale, UIDs.
+    Info(info::InfoArgs),
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Eval(args) => eval::run(args),
+        Command::Phantom(args) => phantom::run(args),
+        Command::Drr(args) => drr::run(args),
+        Command::Info(args) => info::run(args),
+    }
+}
