@@ -19,7 +19,7 @@
 use crate::arithmetic::fma;
 
 /// Taylor coefficients of `tanh(a) / a` in powers of `a^2`, beyond the constant 1.
-const SERIES: [f32; 11] = [
+pub(crate) const SERIES: [f32; 11] = [
     -0.333_333_34,
     0.133_333_33,
     -0.053_968_254,
@@ -34,10 +34,30 @@ const SERIES: [f32; 11] = [
 ];
 
 /// Below this magnitude the series is used; above it, the exponential form.
-const SERIES_LIMIT: f32 = 0.75;
+pub(crate) const SERIES_LIMIT: f32 = 0.75;
 
 /// From this magnitude on, the result is exactly 1.
-const SATURATION: f32 = 9.0;
+pub(crate) const SATURATION: f32 = 9.0;
+
+/// `log2(e)`, to reduce `exp`'s argument.
+pub(crate) const LOG2_E: f32 = core::f32::consts::LOG2_E;
+/// 1.5 * 2^23: adding and subtracting it rounds to the nearest integer.
+pub(crate) const ROUNDER: f32 = 12_582_912.0;
+/// High part of ln 2, so that `k * LN2_HIGH` is exact for the small `k` used here.
+pub(crate) const LN2_HIGH: f32 = 0.693_145_75;
+/// Low part of ln 2.
+pub(crate) const LN2_LOW: f32 = 1.428_606_8e-6;
+/// Taylor coefficients of `exp(r)`, highest power first, evaluated by Horner's rule.
+pub(crate) const EXP_TAYLOR: [f32; 8] = [
+    1.0 / 5040.0,
+    1.0 / 720.0,
+    1.0 / 120.0,
+    1.0 / 24.0,
+    1.0 / 6.0,
+    0.5,
+    1.0,
+    1.0,
+];
 
 /// Hyperbolic tangent, defined to the last bit (see the module documentation).
 ///
@@ -80,25 +100,14 @@ fn tanh_of_magnitude(a: f32) -> f32 {
 
 /// `exp(y)` for `y` in [1.5, 18]: no overflow or underflow handling is needed there.
 fn exp_of_positive(y: f32) -> f32 {
-    const LOG2_E: f32 = core::f32::consts::LOG2_E;
-    // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer.
-    const ROUNDER: f32 = 12_582_912.0;
-    // ln 2 split so that k * LN2_HIGH is exact for the small k used here.
-    const LN2_HIGH: f32 = 0.693_145_75;
-    const LN2_LOW: f32 = 1.428_606_8e-6;
-
     let k = fma(y, LOG2_E, ROUNDER) - ROUNDER;
     let reduced = fma(-k, LN2_HIGH, y);
     let reduced = fma(-k, LN2_LOW, reduced);
 
-    let mut poly = 1.0 / 5040.0;
-    poly = fma(poly, reduced, 1.0 / 720.0);
-    poly = fma(poly, reduced, 1.0 / 120.0);
-    poly = fma(poly, reduced, 1.0 / 24.0);
-    poly = fma(poly, reduced, 1.0 / 6.0);
-    poly = fma(poly, reduced, 0.5);
-    poly = fma(poly, reduced, 1.0);
-    poly = fma(poly, reduced, 1.0);
+    let mut poly = EXP_TAYLOR[0];
+    for coefficient in &EXP_TAYLOR[1..] {
+        poly = fma(poly, reduced, *coefficient);
+    }
 
     // k is an integer in [2, 26], so 2^k is a normal number built exactly from its bits.
     let power = f32::from_bits(((k as i32 + 127) as u32) << 23);

@@ -1,0 +1,304 @@
+//! The fast dense path against the per-window references, bit for bit: all four
+//! configurations, f32 and int8, the AVX2 kernel and the portable one, on random weights and
+//! random images of awkward sizes (one pixel, one row, one column, widths that cut the 8-lane
+//! vectors and 24-column blocks unevenly, heights that cut the bands unevenly).
+//!
+//! Every pixel of both kernels is compared with each other; the per-window reference (about
+//! 0.1 s a pixel for configuration 4) is run on a sample: every pixel of small images, else the
+//! corners, the middle of each edge and a few random pixels.
+
+use bonemask_core::architecture::Architecture;
+use bonemask_core::fast::{self, DenseOutput, Kernel, ScanOptions};
+use bonemask_core::int8::{InputQuant, Int8Weights};
+use bonemask_core::quantize::quantize;
+use bonemask_core::scaling::InputAffine;
+use bonemask_core::window::RawImage;
+use bonemask_core::{Config1, Config2, Config3, Config4, F32Weights};
+
+/// A seeded splitmix64 stream.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-limit, limit).
+    fn uniform(&mut self, limit: f32) -> f32 {
+        let unit = (self.next() >> 40) as f32 / (1u64 << 24) as f32;
+        (2.0 * unit - 1.0) * limit
+    }
+
+    fn below(&mut self, bound: usize) -> usize {
+        (self.next() % bound as u64) as usize
+    }
+}
+
+/// Weights uniform in +-sqrt(3 / fan_in) of each layer, biases in +-0.1.
+fn random_weights<A: Architecture, const N: usize>(seed: u64) -> Box<F32Weights<A, N>> {
+    let g = A::GEOMETRY;
+    let layout = g.layout;
+    let mut random = Random(seed);
+    let mut weights = F32Weights::<A, N>::boxed();
+    let params = weights.params_mut();
+    let mut fill = |range: core::ops::Range<usize>, limit: f32| {
+        for value in &mut params[range] {
+            *value = random.uniform(limit);
+        }
+    };
+    for stage in 0..3 {
+        let fan_in = g.channels_in[stage] * g.kernels[stage] * g.kernels[stage];
+        fill(
+            layout.conv_weights[stage]..layout.conv_biases[stage],
+            (3.0 / fan_in as f32).sqrt(),
+        );
+        fill(
+            layout.conv_biases[stage]..layout.conv_biases[stage] + 36,
+            0.1,
+        );
+    }
+    let hidden_limit = (3.0 / g.hidden_inputs() as f32).sqrt();
+    fill(layout.hidden_weights..layout.hidden_biases, hidden_limit);
+    fill(layout.hidden_biases..layout.output_weights, 0.1);
+    fill(layout.output_weights..layout.output_biases, 0.3);
+    fill(layout.output_biases..layout.params, 0.1);
+    weights
+}
+
+/// 12-bit random pixels, and the affine map of that range.
+fn random_image(height: usize, width: usize, seed: u64) -> Vec<u16> {
+    let mut random = Random(seed);
+    (0..height * width)
+        .map(|_| (random.next() % 4096) as u16)
+        .collect()
+}
+
+const AFFINE: InputAffine = InputAffine {
+    offset: 2047.5,
+    scale: 1.0 / 2047.5,
+};
+
+/// The pixels checked against the per-window reference: all of them up to `budget`, else the
+/// corners, the middle of each edge, the centre and random ones up to `budget`.
+fn sample_pixels(height: usize, width: usize, budget: usize, seed: u64) -> Vec<(usize, usize)> {
+    if height * width <= budget {
+        return (0..height)
+            .flat_map(|y| (0..width).map(move |x| (y, x)))
+            .collect();
+    }
+    let (last_y, last_x) = (height - 1, width - 1);
+    let mut pixels = vec![
+        (0, 0),
+        (0, last_x),
+        (last_y, 0),
+        (last_y, last_x),
+        (0, last_x / 2),
+        (last_y, last_x / 2),
+        (last_y / 2, 0),
+        (last_y / 2, last_x),
+        (last_y / 2, last_x / 2),
+    ];
+    let mut random = Random(seed);
+    while pixels.len() < budget {
+        pixels.push((random.below(height), random.below(width)));
+    }
+    pixels.truncate(budget);
+    pixels
+}
+
+/// Bits of a logit, for exact comparison of f32 and i32 alike.
+trait Bits: Copy + std::fmt::Debug {
+    fn bits(self) -> u32;
+}
+
+impl Bits for f32 {
+    fn bits(self) -> u32 {
+        self.to_bits()
+    }
+}
+
+impl Bits for i32 {
+    fn bits(self) -> u32 {
+        self as u32
+    }
+}
+
+/// Panics at the first pixel where `got` and `want` differ in any bit, naming both values.
+fn assert_same<T: Bits>(what: &str, pixels: &[(usize, usize)], got: &[[T; 2]], want: &[[T; 2]]) {
+    for ((pixel, got), want) in pixels.iter().zip(got).zip(want) {
+        let same = got[0].bits() == want[0].bits() && got[1].bits() == want[1].bits();
+        assert!(
+            same,
+            "{what}: first mismatch at pixel (row, column) {pixel:?}: fast {got:?} \
+             (bits {:08x} {:08x}), reference {want:?} (bits {:08x} {:08x})",
+            got[0].bits(),
+            got[1].bits(),
+            want[0].bits(),
+            want[1].bits(),
+        );
+    }
+}
+
+/// The logits of `pixels` in a dense output.
+fn pick<T: Copy>(output: &DenseOutput<T>, pixels: &[(usize, usize)]) -> Vec<[T; 2]> {
+    pixels
+        .iter()
+        .map(|&(y, x)| output.logits[y * output.width + x])
+        .collect()
+}
+
+fn all_pixels(height: usize, width: usize) -> Vec<(usize, usize)> {
+    sample_pixels(height, width, usize::MAX, 0)
+}
+
+/// One scan per kernel in `kernels` (threads 1, 2, 3 in turn), all pixels compared across
+/// kernels, `budget` pixels compared with the reference.
+struct Case<'a> {
+    config: u8,
+    sizes: &'a [(usize, usize)],
+    kernels: &'a [Kernel],
+    budget: usize,
+}
+
+fn check_f32<A: Architecture, const N: usize>(case: &Case<'_>) {
+    let weights = random_weights::<A, N>(u64::from(case.config));
+    for (index, &(height, width)) in case.sizes.iter().enumerate() {
+        let pixels = random_image(height, width, index as u64 + 100);
+        let image = RawImage::new(&pixels, width, height).unwrap();
+        let outputs: Vec<DenseOutput<f32>> = case
+            .kernels
+            .iter()
+            .enumerate()
+            .map(|(run, &kernel)| {
+                let options = ScanOptions {
+                    threads: 1 + (index + run) % 3,
+                    kernel,
+                    progress: None,
+                };
+                fast::scan_f32(&*weights, &image, &AFFINE, &options).unwrap()
+            })
+            .collect();
+        let every = all_pixels(height, width);
+        for pair in outputs.windows(2) {
+            let what = format!(
+                "f32 config {} {height}x{width}: {} against {}",
+                case.config,
+                pair[1].kernel.name(),
+                pair[0].kernel.name()
+            );
+            assert_same(&what, &every, &pair[1].logits, &pair[0].logits);
+        }
+        let sample = sample_pixels(height, width, case.budget, index as u64);
+        let want = fast::per_window_f32(&*weights, &image, &AFFINE, &sample).unwrap();
+        for output in &outputs {
+            let what = format!(
+                "f32 config {} {height}x{width} kernel {} ({} bands)",
+                case.config,
+                output.kernel.name(),
+                output.bands
+            );
+            assert_same(&what, &sample, &pick(output, &sample), &want);
+        }
+    }
+}
+
+fn avx2_available() -> bool {
+    if Kernel::Avx2Fma.is_available() {
+        return true;
+    }
+    println!("skipped: no AVX2+FMA on this CPU");
+    false
+}
+
+const SMALL: &[(usize, usize)] = &[(1, 1), (1, 7), (9, 1), (13, 17), (2, 9)];
+const AWKWARD: &[(usize, usize)] = &[
+    (1, 1),
+    (1, 7),
+    (9, 1),
+    (13, 17),
+    (7, 8),
+    (5, 15),
+    (3, 16),
+    (4, 33),
+    (11, 25),
+    (2, 49),
+];
+
+#[test]
+fn f32_avx2_matches_reference_config1() {
+    if avx2_available() {
+        let kernels = [Kernel::Avx2Fma];
+        let case = Case {
+            config: 1,
+            sizes: AWKWARD,
+            kernels: &kernels,
+            budget: 12,
+        };
+        check_f32::<Config1, { Config1::PARAMS }>(&case);
+    }
+}
+
+#[test]
+fn f32_portable_matches_avx2_and_reference_config1() {
+    let mut kernels = vec![Kernel::Portable];
+    if avx2_available() {
+        kernels.push(Kernel::Avx2Fma);
+    }
+    let case = Case {
+        config: 1,
+        sizes: SMALL,
+        kernels: &kernels,
+        budget: 10,
+    };
+    check_f32::<Config1, { Config1::PARAMS }>(&case);
+}
+
+#[test]
+fn f32_avx2_matches_reference_config2_and_3() {
+    if avx2_available() {
+        let kernels = [Kernel::Avx2Fma];
+        let case = Case {
+            config: 2,
+            sizes: AWKWARD,
+            kernels: &kernels,
+            budget: 3,
+        };
+        check_f32::<Config2, { Config2::PARAMS }>(&case);
+        let case = Case { config: 3, ..case };
+        check_f32::<Config3, { Config3::PARAMS }>(&case);
+    }
+}
+
+#[test]
+fn f32_avx2_matches_reference_config4() {
+    if avx2_available() {
+        let kernels = [Kernel::Avx2Fma];
+        let sizes = [(1, 1), (9, 1), (1, 7), (13, 17), (26, 33)];
+        let case = Case {
+            config: 4,
+            sizes: &sizes,
+            kernels: &kernels,
+            budget: 3,
+        };
+        check_f32::<Config4, { Config4::PARAMS }>(&case);
+    }
+}
+
+#[test]
+fn f32_portable_matches_avx2_and_reference_config4() {
+    let mut kernels = vec![Kernel::Portable];
+    if avx2_available() {
+        kernels.push(Kernel::Avx2Fma);
+    }
+    let case = Case {
+        config: 4,
+        sizes: &[(1, 1), (5, 3)],
+        kernels: &kernels,
+        budget: 2,
+    };
+    check_f32::<Config4, { Config4::PARAMS }>(&case);
+}
