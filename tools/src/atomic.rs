@@ -56,6 +56,13 @@ where
         fill(&mut writer)?;
         writer.flush()?;
     }
+    // tempfile creates files readable by the owner only; outputs are ordinary files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     temp.as_file().sync_all()?;
     Ok(Staged {
         temp,
