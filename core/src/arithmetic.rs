@@ -55,6 +55,25 @@ mod tests {
     }
 
     #[test]
+    fn software_and_hardware_fma_agree() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            f32::from_bits((state as u32 & 0x3fff_ffff) | ((state >> 32) as u32 & 0x8000_0000))
+        };
+        for _ in 0..100_000 {
+            let (a, b, c) = (next(), next(), next());
+            assert_eq!(
+                libm::fmaf(a, b, c).to_bits(),
+                fma(a, b, c).to_bits(),
+                "{a} {b} {c}"
+            );
+        }
+    }
+
+    #[test]
     fn pool_max_keeps_the_first_of_equals() {
         assert_eq!(pool_max(-0.0, 0.0).to_bits(), (-0.0f32).to_bits());
         assert_eq!(pool_max(0.0, -0.0).to_bits(), 0.0f32.to_bits());

@@ -30,10 +30,13 @@ extern crate std;
 
 pub mod architecture;
 pub mod arithmetic;
+#[cfg(feature = "std")]
+pub mod fast;
 pub mod int8;
 pub mod mirror;
 pub mod prediction;
 pub mod quantize;
+pub mod random;
 pub mod reference;
 pub mod scaling;
 pub mod tanh;

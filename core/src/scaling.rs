@@ -63,9 +63,54 @@ impl InputScaling {
     }
 }
 
+/// Raw-value histogram for percentiles: one counter per 16-bit value (256 KiB; put it in a
+/// `static` or on the heap, not on a small stack).
+pub type Histogram = [u32; 65536];
+
+/// The `percent` (0..=100) percentile of `pixels`: the smallest raw value `v` such that at least
+/// `percent`% of the pixels are `<= v`. `histogram` is overwritten. 0 for an empty slice.
+pub fn percentile(pixels: &[u16], percent: f32, histogram: &mut Histogram) -> u16 {
+    histogram.fill(0);
+    for raw in pixels {
+        histogram[*raw as usize] += 1;
+    }
+    let wanted = libm::ceil(percent.clamp(0.0, 100.0) as f64 / 100.0 * pixels.len() as f64) as u64;
+    let wanted = wanted.max(1);
+    let mut seen = 0u64;
+    for (value, count) in histogram.iter().enumerate() {
+        seen += *count as u64;
+        if seen >= wanted {
+            return value as u16;
+        }
+    }
+    0
+}
+
+/// Resolves `scaling` for one image, computing percentiles with [`percentile`] when needed.
+pub fn resolve_for_image(
+    scaling: &InputScaling,
+    pixels: &[u16],
+    histogram: &mut Histogram,
+) -> InputAffine {
+    scaling.resolve(|percent| percentile(pixels, percent, histogram) as f32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_of_a_ramp() {
+        extern crate std;
+        let pixels: std::vec::Vec<u16> = (1..=100).collect();
+        let mut histogram = std::vec![0u32; 65536];
+        let histogram: &mut Histogram = histogram.as_mut_slice().try_into().unwrap();
+        assert_eq!(percentile(&pixels, 0.0, histogram), 1);
+        assert_eq!(percentile(&pixels, 50.0, histogram), 50);
+        assert_eq!(percentile(&pixels, 99.5, histogram), 100);
+        assert_eq!(percentile(&pixels, 100.0, histogram), 100);
+        assert_eq!(percentile(&[], 50.0, histogram), 0);
+    }
 
     #[test]
     fn range_maps_to_unit_interval() {
