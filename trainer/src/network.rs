@@ -19,7 +19,7 @@ use bonemask_core::architecture::{CLASSES, Geometry, HIDDEN, Layout, MAPS, STAGE
 use crate::layers::activation::{tanh_backward, tanh_forward};
 use crate::layers::conv::{self, ConvGrads, ConvScratch, ConvShape};
 use crate::layers::loss::{LossSum, softmax_cross_entropy};
-use crate::layers::pool::{self, PoolShape};
+use crate::layers::pool::{self, PoolScratch, PoolShape};
 use crate::real::Real;
 
 /// Number of parameterised layers: three convolution stages, hidden, output.
@@ -274,6 +274,7 @@ pub struct Workspace<T> {
     d_map_next: Vec<T>,
     d_conv: Vec<T>,
     scratch: ConvScratch<T>,
+    pool_scratch: PoolScratch<T>,
 }
 
 fn fit<T: Copy>(buffer: &mut Vec<T>, len: usize, zero: T) {
@@ -313,6 +314,7 @@ pub fn forward<'w, T: Real>(
             &work.conv_out[stage],
             &mut work.pooled[stage],
             &mut work.argmax[stage],
+            &mut work.pool_scratch,
         );
         tanh_forward(&mut work.pooled[stage]);
     }
