@@ -206,6 +206,51 @@ fn check_f32<A: Architecture, const N: usize>(case: &Case<'_>) {
     }
 }
 
+fn check_int8<A: Architecture, const N: usize, const NW: usize, const NB: usize>(case: &Case<'_>) {
+    let float = random_weights::<A, N>(u64::from(case.config) + 10);
+    let mut weights = Box::new(Int8Weights::<A, NW, NB>::zeroed());
+    quantize(&*float, &mut weights);
+    let quant = InputQuant::from_affine(&AFFINE);
+    for (index, &(height, width)) in case.sizes.iter().enumerate() {
+        let pixels = random_image(height, width, index as u64 + 200);
+        let image = RawImage::new(&pixels, width, height).unwrap();
+        let outputs: Vec<DenseOutput<i32>> = case
+            .kernels
+            .iter()
+            .enumerate()
+            .map(|(run, &kernel)| {
+                let options = ScanOptions {
+                    threads: 1 + (index + run) % 3,
+                    kernel,
+                    progress: None,
+                };
+                fast::scan_int8(&*weights, &image, &quant, &options).unwrap()
+            })
+            .collect();
+        let every = all_pixels(height, width);
+        for pair in outputs.windows(2) {
+            let what = format!(
+                "int8 config {} {height}x{width}: {} against {}",
+                case.config,
+                pair[1].kernel.name(),
+                pair[0].kernel.name()
+            );
+            assert_same(&what, &every, &pair[1].logits, &pair[0].logits);
+        }
+        let sample = sample_pixels(height, width, case.budget, index as u64);
+        let want = fast::per_window_int8(&*weights, &image, &quant, &sample).unwrap();
+        for output in &outputs {
+            let what = format!(
+                "int8 config {} {height}x{width} kernel {} ({} bands)",
+                case.config,
+                output.kernel.name(),
+                output.bands
+            );
+            assert_same(&what, &sample, &pick(output, &sample), &want);
+        }
+    }
+}
+
 fn avx2_available() -> bool {
     if Kernel::Avx2Fma.is_available() {
         return true;
@@ -301,4 +346,51 @@ fn f32_portable_matches_avx2_and_reference_config4() {
         budget: 2,
     };
     check_f32::<Config4, { Config4::PARAMS }>(&case);
+}
+
+/// Both kernels where the CPU has AVX2, the portable one alone otherwise (the skip is printed).
+fn both_kernels() -> Vec<Kernel> {
+    let mut kernels = vec![Kernel::Portable];
+    if avx2_available() {
+        kernels.push(Kernel::Avx2Fma);
+    }
+    kernels
+}
+
+#[test]
+fn int8_kernels_match_reference_config1() {
+    let kernels = both_kernels();
+    let case = Case {
+        config: 1,
+        sizes: AWKWARD,
+        kernels: &kernels,
+        budget: 10,
+    };
+    check_int8::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>(&case);
+}
+
+#[test]
+fn int8_kernels_match_reference_config2_and_3() {
+    let kernels = both_kernels();
+    let case = Case {
+        config: 2,
+        sizes: SMALL,
+        kernels: &kernels,
+        budget: 3,
+    };
+    check_int8::<Config2, { Config2::PARAMS }, { Config2::WEIGHTS }, { Config2::BIASES }>(&case);
+    let case = Case { config: 3, ..case };
+    check_int8::<Config3, { Config3::PARAMS }, { Config3::WEIGHTS }, { Config3::BIASES }>(&case);
+}
+
+#[test]
+fn int8_kernels_match_reference_config4() {
+    let kernels = both_kernels();
+    let case = Case {
+        config: 4,
+        sizes: &[(1, 1), (9, 1), (5, 17)],
+        kernels: &kernels,
+        budget: 3,
+    };
+    check_int8::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>(&case);
 }

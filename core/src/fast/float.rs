@@ -19,7 +19,7 @@ use crate::weights::F32Weights;
 /// Output maps computed together by one micro-kernel call.
 pub(crate) const MAP_BLOCK: usize = 4;
 
-const _: () = assert!(MAPS % MAP_BLOCK == 0 && HIDDEN % MAP_BLOCK == 0);
+const _: () = assert!(MAPS.is_multiple_of(MAP_BLOCK) && HIDDEN.is_multiple_of(MAP_BLOCK));
 
 /// The f32 weights of one configuration, in the reference's layout and packed for the
 /// micro-kernel: `[outputs / 4][C][K][K][4]`, four output maps' weights for one tap side by side.

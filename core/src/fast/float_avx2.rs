@@ -1,8 +1,8 @@
 //! The f32 row kernels for x86-64 CPUs with AVX2 and FMA: eight neighbouring output columns in
 //! the lanes of one vector, each lane running the reference's own fma chain for its output.
 //!
-//! The micro-kernel computes 4 output maps x 24 columns (12 accumulators): per tap it loads three
-//! input vectors, broadcasts four weights and issues twelve `vfmadd`s. `vfmadd` rounds once,
+//! The micro-kernel computes 4 output maps x 16 columns (8 accumulators): per tap it loads two
+//! input vectors, broadcasts four weights and issues eight `vfmadd`s. `vfmadd` rounds once,
 //! like the reference's `fma`, and `vmaxps(candidate, best)` keeps `best` unless `candidate` is
 //! strictly greater, like `pool_max`, so every lane's bits equal the reference's. `tanh` is the
 //! reference's own operation sequence, eight lanes at a time, both branches computed and the
@@ -52,14 +52,14 @@ impl Taps {
     }
 }
 
-/// 4 output maps x 24 columns starting at column `x0`: `out[m * out_stride + x]` gets
+/// 4 output maps x 16 columns starting at column `x0`: `out[m * out_stride + x]` gets
 /// `bias[m] + sum(weights * inputs)` in the reference's order.
 ///
 /// # Safety
 /// `packed` holds `channels * kernel^2 * 4` floats, `bias` 4, `out` at least
-/// `3 * out_stride + 24`; every row of `taps` is readable up to column
-/// `x0 + 23 + (kernel - 1) * dilation` of its last channel (what [`Taps::new`] checks for
-/// `x0 + 24 <= out_pitch`).
+/// `3 * out_stride + 16`; every row of `taps` is readable up to column
+/// `x0 + 15 + (kernel - 1) * dilation` of its last channel (what [`Taps::new`] checks for
+/// `x0 + 16 <= out_pitch`).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn micro_kernel(
@@ -72,31 +72,38 @@ unsafe fn micro_kernel(
 ) {
     // SAFETY: every pointer offset below stays within the extents the caller guarantees.
     unsafe {
-        let mut acc = [[_mm256_setzero_ps(); 3]; MAP_BLOCK];
-        for (m, lanes) in acc.iter_mut().enumerate() {
-            *lanes = [_mm256_set1_ps(*bias.add(m)); 3];
-        }
+        // Eight named accumulators (map m, vector v): with two inputs and one weight they
+        // leave the register allocator room; four maps by three vectors (16 registers
+        // exactly) made it spill an accumulator on every tap.
+        let [mut a00, mut a01] = [_mm256_set1_ps(*bias); 2];
+        let [mut a10, mut a11] = [_mm256_set1_ps(*bias.add(1)); 2];
+        let [mut a20, mut a21] = [_mm256_set1_ps(*bias.add(2)); 2];
+        let [mut a30, mut a31] = [_mm256_set1_ps(*bias.add(3)); 2];
         let mut weight = packed;
         for channel in 0..taps.channels {
             for ky in 0..taps.kernel {
                 let line = taps.rows[ky].add(channel * taps.pitch + x0);
                 for kx in 0..taps.kernel {
                     let at = line.add(kx * taps.dilation);
-                    let input = [
-                        _mm256_loadu_ps(at),
-                        _mm256_loadu_ps(at.add(LANES)),
-                        _mm256_loadu_ps(at.add(2 * LANES)),
-                    ];
-                    for (m, lanes) in acc.iter_mut().enumerate() {
-                        let w = _mm256_broadcast_ss(&*weight.add(m));
-                        for (sum, value) in lanes.iter_mut().zip(input) {
-                            *sum = _mm256_fmadd_ps(w, value, *sum);
-                        }
-                    }
+                    let i0 = _mm256_loadu_ps(at);
+                    let i1 = _mm256_loadu_ps(at.add(LANES));
+                    let w = _mm256_broadcast_ss(&*weight);
+                    a00 = _mm256_fmadd_ps(w, i0, a00);
+                    a01 = _mm256_fmadd_ps(w, i1, a01);
+                    let w = _mm256_broadcast_ss(&*weight.add(1));
+                    a10 = _mm256_fmadd_ps(w, i0, a10);
+                    a11 = _mm256_fmadd_ps(w, i1, a11);
+                    let w = _mm256_broadcast_ss(&*weight.add(2));
+                    a20 = _mm256_fmadd_ps(w, i0, a20);
+                    a21 = _mm256_fmadd_ps(w, i1, a21);
+                    let w = _mm256_broadcast_ss(&*weight.add(3));
+                    a30 = _mm256_fmadd_ps(w, i0, a30);
+                    a31 = _mm256_fmadd_ps(w, i1, a31);
                     weight = weight.add(MAP_BLOCK);
                 }
             }
         }
+        let acc = [[a00, a01], [a10, a11], [a20, a21], [a30, a31]];
         for (m, lanes) in acc.iter().enumerate() {
             for (v, sum) in lanes.iter().enumerate() {
                 _mm256_storeu_ps(out.add(m * out_stride + v * LANES), *sum);
@@ -120,12 +127,12 @@ pub(crate) fn conv_row(
     let packed = &engine.conv_packed[stage];
     let bias = engine.conv_bias[stage];
     assert!(packed.len() == MAPS * filter_len && bias.len() == MAPS);
-    assert!(out.len() >= MAPS * out_pitch && out_pitch % BLOCK == 0);
+    assert!(out.len() >= MAPS * out_pitch && out_pitch.is_multiple_of(BLOCK));
     for x0 in (0..out_pitch).step_by(BLOCK) {
         for block in 0..MAPS / MAP_BLOCK {
             let first = block * MAP_BLOCK;
             // SAFETY: `packed` and `bias` hold MAPS filters (asserted), `out` holds MAPS rows
-            // of `out_pitch` with `x0 + 24 <= out_pitch`, and `Taps::new` checked the rows.
+            // of `out_pitch` with `x0 + 16 <= out_pitch`, and `Taps::new` checked the rows.
             unsafe {
                 micro_kernel(
                     packed.as_ptr().add(first * filter_len),
@@ -173,7 +180,7 @@ pub(crate) fn pool_row(plan: &Plan, stage: usize, rows: &[&[f32]], out: &mut [f3
     }
 }
 
-/// One output row: the hidden layer over 24 columns at a time (`[HIDDEN][24]` on the stack),
+/// One output row: the hidden layer over 16 columns at a time (`[HIDDEN][16]` on the stack),
 /// `tanh`, then the two logits of each column.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) fn hidden_row(
@@ -193,7 +200,7 @@ pub(crate) fn hidden_row(
         for block in 0..HIDDEN / MAP_BLOCK {
             let first = block * MAP_BLOCK;
             // SAFETY: `packed` holds HIDDEN filters and the bias HIDDEN values (asserted),
-            // `hidden` holds HIDDEN rows of 24, and the columns `x0 .. x0 + 24` lie below
+            // `hidden` holds HIDDEN rows of 16, and the columns `x0 .. x0 + 16` lie below
             // `out_pitch`, which `Taps::new` checked the rows for.
             unsafe {
                 micro_kernel(
@@ -218,7 +225,7 @@ pub(crate) fn hidden_row(
     }
 }
 
-/// The output layer for up to 24 columns of `hidden` (`[HIDDEN][24]`).
+/// The output layer for up to 16 columns of `hidden` (`[HIDDEN][16]`).
 #[target_feature(enable = "avx2,fma")]
 fn logits_block(engine: &FloatEngine<'_>, hidden: &[f32; HIDDEN * BLOCK], out: &mut [[f32; 2]]) {
     for v in 0..BLOCK / LANES {

@@ -24,12 +24,16 @@
 mod float;
 #[cfg(target_arch = "x86_64")]
 mod float_avx2;
+mod integer;
+#[cfg(target_arch = "x86_64")]
+mod integer_avx2;
 mod plan;
 mod stream;
 
 use std::vec::Vec;
 
 use crate::architecture::Architecture;
+use crate::int8::{InputQuant, Int8Weights};
 use crate::prediction::Label;
 use crate::reference::ForwardError;
 use crate::scaling::InputAffine;
@@ -146,6 +150,31 @@ pub enum FastError {
     Forward(ForwardError),
 }
 
+impl core::fmt::Display for FastError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FastError::Image(error) => write!(f, "image refused: {error:?}"),
+            FastError::KernelUnavailable(kernel) => write!(
+                f,
+                "kernel {} needs CPU features this machine lacks; use the detected kernel",
+                kernel.name()
+            ),
+            FastError::UnsupportedGeometry => {
+                write!(
+                    f,
+                    "configuration has a filter wider than 16 taps; use the window path"
+                )
+            }
+            FastError::OutOfMemory { bytes } => {
+                write!(f, "could not allocate {bytes} bytes; try fewer threads")
+            }
+            FastError::Forward(error) => write!(f, "per-window reference refused: {error:?}"),
+        }
+    }
+}
+
+impl std::error::Error for FastError {}
+
 impl From<ImageError> for FastError {
     fn from(error: ImageError) -> Self {
         FastError::Image(error)
@@ -223,6 +252,58 @@ pub fn per_window_f32<A: Architecture, const N: usize>(
     for &(row, column) in pixels {
         crate::window::cut_window(image, affine, row, column, side, &mut window)?;
         let prediction = crate::reference::forward_window(weights, &window, &mut scratch)?;
+        logits.push(prediction.logits);
+    }
+    Ok(logits)
+}
+
+/// Logits of every pixel of `image` with the int8 network (fixed point, see
+/// [`crate::int8::LOGIT_FRACTION_BITS`]): equal, bit for bit, to
+/// [`crate::int8::forward_window_int8`] on the mirrored window around each pixel, converted by
+/// `quant`.
+pub fn scan_int8<A: Architecture, const NW: usize, const NB: usize>(
+    weights: &Int8Weights<A, NW, NB>,
+    image: &RawImage<'_>,
+    quant: &InputQuant,
+    options: &ScanOptions<'_>,
+) -> Result<DenseOutput<i32>, FastError> {
+    let (plan, threads) = prepare::<A>(image, options)?;
+    let engine = integer::IntegerEngine::new(weights, *quant, options.kernel);
+    let logits = stream::scan(&engine, &plan, image, threads, options.progress)?;
+    Ok(DenseOutput {
+        logits,
+        width: image.width,
+        height: image.height,
+        kernel: options.kernel,
+        bands: stream::band_count(plan.height, threads),
+    })
+}
+
+/// Logits of the listed pixels (`(row, column)`), one window at a time with
+/// [`crate::int8::forward_window_int8`]; the int8 counterpart of [`per_window_f32`].
+pub fn per_window_int8<A: Architecture, const NW: usize, const NB: usize>(
+    weights: &Int8Weights<A, NW, NB>,
+    image: &RawImage<'_>,
+    quant: &InputQuant,
+    pixels: &[(usize, usize)],
+) -> Result<Vec<[i32; 2]>, FastError> {
+    RawImage::new(image.pixels, image.width, image.height)?;
+    let side = A::WINDOW;
+    let mut window = stream::zeroed::<i8>(side * side)?;
+    let mut scratch = stream::zeroed::<i8>(crate::int8::scratch_len_int8::<A>())?;
+    let mut logits = Vec::with_capacity(pixels.len());
+    for &(row, column) in pixels {
+        if row >= image.height || column >= image.width {
+            return Err(FastError::Image(ImageError::OutOfBounds));
+        }
+        let top = row as isize - (side / 2) as isize;
+        let left = column as isize - (side / 2) as isize;
+        for (dy, line) in window.chunks_exact_mut(side).enumerate() {
+            for (dx, value) in line.iter_mut().enumerate() {
+                *value = quant.apply(image.mirrored(top + dy as isize, left + dx as isize));
+            }
+        }
+        let prediction = crate::int8::forward_window_int8(weights, &window, &mut scratch)?;
         logits.push(prediction.logits);
     }
     Ok(logits)

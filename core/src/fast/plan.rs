@@ -10,9 +10,9 @@
 
 use crate::architecture::{Architecture, MAPS, STAGES};
 
-/// Output columns of one micro-kernel call: three vectors of eight lanes. Every computed row is
+/// Output columns of one micro-kernel call: two vectors of eight lanes. Every computed row is
 /// a whole number of these; the columns past the valid width are computed and ignored.
-pub(crate) const BLOCK: usize = 24;
+pub(crate) const BLOCK: usize = 16;
 
 /// Extra columns past the last block, so that a pooling vector that starts at the last valid
 /// column never reads or writes past its row.
@@ -102,9 +102,7 @@ impl Plan {
             plan.t_pitch[l] = plan.out_pitch[l] + reach;
             plan.t_ring[l] = reach + 1;
         }
-        for l in 0..STAGES {
-            plan.c_ring[l] = (g.pools[l] - 1) * dilations[l] + 1;
-        }
+        plan.c_ring = core::array::from_fn(|l| (g.pools[l] - 1) * dilations[l] + 1);
         Some(plan)
     }
 
