@@ -44,6 +44,12 @@ pub trait Real:
     fn exp(self) -> Self;
     /// Natural logarithm.
     fn ln(self) -> Self;
+    /// `y[i] += a * x[i]` over the common length.
+    fn axpy(y: &mut [Self], a: Self, x: &[Self]) {
+        for (sum, value) in y.iter_mut().zip(x) {
+            *sum += a * *value;
+        }
+    }
 
     /// `C = A * B + beta * C` through `matrixmultiply`.
     ///
@@ -91,6 +97,17 @@ impl Real for f32 {
     fn ln(self) -> f32 {
         f32::ln(self)
     }
+    fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: both target features were detected on this CPU just above.
+            unsafe { axpy_avx2(y, a, x) };
+            return;
+        }
+        for (sum, value) in y.iter_mut().zip(x) {
+            *sum += a * *value;
+        }
+    }
 
     unsafe fn gemm_raw(
         (m, k, n): (usize, usize, usize),
@@ -106,6 +123,16 @@ impl Real for f32 {
         unsafe {
             matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
         }
+    }
+}
+
+/// `y += a * x` compiled for AVX2 with fused multiply-add (8 lanes), the inner loop of the
+/// sparse convolution backward pass.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn axpy_avx2(y: &mut [f32], a: f32, x: &[f32]) {
+    for (sum, value) in y.iter_mut().zip(x) {
+        *sum = a.mul_add(*value, *sum);
     }
 }
 
