@@ -16,13 +16,21 @@ use crate::scaling::InputAffine;
 use crate::tanh::tanh;
 use crate::weights::F32Weights;
 
-/// Output maps computed together by one micro-kernel call.
+/// Output maps computed together by one int8 micro-kernel call, and by the f32 one for the
+/// last hidden units.
 pub(crate) const MAP_BLOCK: usize = 4;
 
+/// Output maps computed together by one f32 micro-kernel call: 36 maps are 6 blocks, 100 hidden
+/// units 16 blocks and one of [`MAP_BLOCK`].
+pub(crate) const FLOAT_MAP_BLOCK: usize = 6;
+
 const _: () = assert!(MAPS.is_multiple_of(MAP_BLOCK) && HIDDEN.is_multiple_of(MAP_BLOCK));
+const _: () = assert!(MAPS.is_multiple_of(FLOAT_MAP_BLOCK));
+const _: () = assert!(HIDDEN % FLOAT_MAP_BLOCK == MAP_BLOCK);
 
 /// The f32 weights of one configuration, in the reference's layout and packed for the
-/// micro-kernel: `[outputs / 4][C][K][K][4]`, four output maps' weights for one tap side by side.
+/// micro-kernel: blocks of [`FLOAT_MAP_BLOCK`] output maps (the last hidden block of
+/// [`MAP_BLOCK`]), each `[C][K][K][block]`, the block's weights for one tap side by side.
 pub(crate) struct FloatEngine<'w> {
     pub kernel: Kernel,
     pub affine: InputAffine,
@@ -50,10 +58,10 @@ impl<'w> FloatEngine<'w> {
             kernel,
             affine,
             conv,
-            conv_packed: core::array::from_fn(|l| pack(conv[l], MAPS)),
+            conv_packed: core::array::from_fn(|l| pack(conv[l], MAPS, FLOAT_MAP_BLOCK)),
             conv_bias: core::array::from_fn(|l| weights.conv_biases(l)),
             hidden: weights.hidden_weights(),
-            hidden_packed: pack(weights.hidden_weights(), HIDDEN),
+            hidden_packed: pack(weights.hidden_weights(), HIDDEN, FLOAT_MAP_BLOCK),
             hidden_bias: weights.hidden_biases(),
             output: weights.output_weights(),
             output_bias: weights.output_biases(),
@@ -61,14 +69,18 @@ impl<'w> FloatEngine<'w> {
     }
 }
 
-/// Reorders `[outputs][taps]` weights into `[outputs / 4][taps][4]`.
-pub(crate) fn pack<T: Copy + Default>(weights: &[T], outputs: usize) -> Vec<T> {
+/// Reorders `[outputs][taps]` weights into blocks of `block` outputs (the last one possibly
+/// smaller), each `[taps][block]`. The block of outputs `first ..` starts at `first * taps`.
+pub(crate) fn pack<T: Copy + Default>(weights: &[T], outputs: usize, block: usize) -> Vec<T> {
     let taps = weights.len() / outputs;
     let mut packed = std::vec![T::default(); weights.len()];
-    for (index, value) in packed.iter_mut().enumerate() {
-        let (block, rest) = (index / (taps * MAP_BLOCK), index % (taps * MAP_BLOCK));
-        let (tap, lane) = (rest / MAP_BLOCK, rest % MAP_BLOCK);
-        *value = weights[(block * MAP_BLOCK + lane) * taps + tap];
+    for first in (0..outputs).step_by(block) {
+        let size = block.min(outputs - first);
+        for tap in 0..taps {
+            for lane in 0..size {
+                packed[first * taps + tap * size + lane] = weights[(first + lane) * taps + tap];
+            }
+        }
     }
     packed
 }

@@ -1,8 +1,8 @@
 //! The f32 row kernels for x86-64 CPUs with AVX2 and FMA: eight neighbouring output columns in
 //! the lanes of one vector, each lane running the reference's own fma chain for its output.
 //!
-//! The micro-kernel computes 4 output maps x 16 columns (8 accumulators): per tap it loads two
-//! input vectors, broadcasts four weights and issues eight `vfmadd`s. `vfmadd` rounds once,
+//! The micro-kernel computes 6 output maps x 16 columns (12 accumulators): per tap it loads two
+//! input vectors, broadcasts six weights and issues twelve `vfmadd`s. `vfmadd` rounds once,
 //! like the reference's `fma`, and `vmaxps(candidate, best)` keeps `best` unless `candidate` is
 //! strictly greater, like `pool_max`, so every lane's bits equal the reference's. `tanh` is the
 //! reference's own operation sequence, eight lanes at a time, both branches computed and the
@@ -13,7 +13,7 @@
 
 use core::arch::x86_64::*;
 
-use super::float::{FloatEngine, MAP_BLOCK};
+use super::float::{FLOAT_MAP_BLOCK, FloatEngine, MAP_BLOCK};
 use super::plan::{BLOCK, MAX_TAPS, Plan};
 use crate::architecture::{HIDDEN, MAPS, STAGES};
 use crate::tanh::SERIES_LIMIT;
@@ -52,17 +52,17 @@ impl Taps {
     }
 }
 
-/// 4 output maps x 16 columns starting at column `x0`: `out[m * out_stride + x]` gets
+/// `M` output maps x 16 columns starting at column `x0`: `out[m * out_stride + x]` gets
 /// `bias[m] + sum(weights * inputs)` in the reference's order.
 ///
 /// # Safety
-/// `packed` holds `channels * kernel^2 * 4` floats, `bias` 4, `out` at least
-/// `3 * out_stride + 16`; every row of `taps` is readable up to column
+/// `packed` holds `channels * kernel^2 * M` floats, `bias` `M`, `out` at least
+/// `(M - 1) * out_stride + 16`; every row of `taps` is readable up to column
 /// `x0 + 15 + (kernel - 1) * dilation` of its last channel (what [`Taps::new`] checks for
 /// `x0 + 16 <= out_pitch`).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn micro_kernel(
+unsafe fn micro_kernel<const M: usize>(
     packed: *const f32,
     bias: *const f32,
     taps: &Taps,
@@ -72,13 +72,10 @@ unsafe fn micro_kernel(
 ) {
     // SAFETY: every pointer offset below stays within the extents the caller guarantees.
     unsafe {
-        // Eight named accumulators (map m, vector v): with two inputs and one weight they
-        // leave the register allocator room; four maps by three vectors (16 registers
-        // exactly) made it spill an accumulator on every tap.
-        let [mut a00, mut a01] = [_mm256_set1_ps(*bias); 2];
-        let [mut a10, mut a11] = [_mm256_set1_ps(*bias.add(1)); 2];
-        let [mut a20, mut a21] = [_mm256_set1_ps(*bias.add(2)); 2];
-        let [mut a30, mut a31] = [_mm256_set1_ps(*bias.add(3)); 2];
+        // M x 2 accumulators, two inputs and one weight: 15 of the 16 ymm registers for M = 6.
+        // Four maps by three vectors (16 exactly) made the register allocator spill an
+        // accumulator on every tap.
+        let mut acc: [[__m256; 2]; M] = core::array::from_fn(|m| [_mm256_set1_ps(*bias.add(m)); 2]);
         let mut weight = packed;
         for channel in 0..taps.channels {
             for ky in 0..taps.kernel {
@@ -87,23 +84,15 @@ unsafe fn micro_kernel(
                     let at = line.add(kx * taps.dilation);
                     let i0 = _mm256_loadu_ps(at);
                     let i1 = _mm256_loadu_ps(at.add(LANES));
-                    let w = _mm256_broadcast_ss(&*weight);
-                    a00 = _mm256_fmadd_ps(w, i0, a00);
-                    a01 = _mm256_fmadd_ps(w, i1, a01);
-                    let w = _mm256_broadcast_ss(&*weight.add(1));
-                    a10 = _mm256_fmadd_ps(w, i0, a10);
-                    a11 = _mm256_fmadd_ps(w, i1, a11);
-                    let w = _mm256_broadcast_ss(&*weight.add(2));
-                    a20 = _mm256_fmadd_ps(w, i0, a20);
-                    a21 = _mm256_fmadd_ps(w, i1, a21);
-                    let w = _mm256_broadcast_ss(&*weight.add(3));
-                    a30 = _mm256_fmadd_ps(w, i0, a30);
-                    a31 = _mm256_fmadd_ps(w, i1, a31);
-                    weight = weight.add(MAP_BLOCK);
+                    for (m, lanes) in acc.iter_mut().enumerate() {
+                        let w = _mm256_broadcast_ss(&*weight.add(m));
+                        lanes[0] = _mm256_fmadd_ps(w, i0, lanes[0]);
+                        lanes[1] = _mm256_fmadd_ps(w, i1, lanes[1]);
+                    }
+                    weight = weight.add(M);
                 }
             }
         }
-        let acc = [[a00, a01], [a10, a11], [a20, a21], [a30, a31]];
         for (m, lanes) in acc.iter().enumerate() {
             for (v, sum) in lanes.iter().enumerate() {
                 _mm256_storeu_ps(out.add(m * out_stride + v * LANES), *sum);
@@ -129,12 +118,11 @@ pub(crate) fn conv_row(
     assert!(packed.len() == MAPS * filter_len && bias.len() == MAPS);
     assert!(out.len() >= MAPS * out_pitch && out_pitch.is_multiple_of(BLOCK));
     for x0 in (0..out_pitch).step_by(BLOCK) {
-        for block in 0..MAPS / MAP_BLOCK {
-            let first = block * MAP_BLOCK;
+        for first in (0..MAPS).step_by(FLOAT_MAP_BLOCK) {
             // SAFETY: `packed` and `bias` hold MAPS filters (asserted), `out` holds MAPS rows
             // of `out_pitch` with `x0 + 16 <= out_pitch`, and `Taps::new` checked the rows.
             unsafe {
-                micro_kernel(
+                micro_kernel::<FLOAT_MAP_BLOCK>(
                     packed.as_ptr().add(first * filter_len),
                     bias.as_ptr().add(first),
                     &taps,
@@ -197,20 +185,20 @@ pub(crate) fn hidden_row(
     assert!(out.len().div_ceil(BLOCK) * BLOCK <= plan.out_pitch[STAGES]);
     let mut hidden = [0.0f32; HIDDEN * BLOCK];
     for x0 in (0..out.len()).step_by(BLOCK) {
-        for block in 0..HIDDEN / MAP_BLOCK {
-            let first = block * MAP_BLOCK;
-            // SAFETY: `packed` holds HIDDEN filters and the bias HIDDEN values (asserted),
+        for first in (0..HIDDEN).step_by(FLOAT_MAP_BLOCK) {
+            let weights = packed.as_ptr().wrapping_add(first * filter_len);
+            let bias = engine.hidden_bias.as_ptr().wrapping_add(first);
+            let at = hidden.as_mut_ptr().wrapping_add(first * BLOCK);
+            // SAFETY: `packed` holds HIDDEN filters and the bias HIDDEN values (asserted), the
+            // block of outputs `first ..` is FLOAT_MAP_BLOCK long or the last MAP_BLOCK,
             // `hidden` holds HIDDEN rows of 16, and the columns `x0 .. x0 + 16` lie below
             // `out_pitch`, which `Taps::new` checked the rows for.
             unsafe {
-                micro_kernel(
-                    packed.as_ptr().add(first * filter_len),
-                    engine.hidden_bias.as_ptr().add(first),
-                    &taps,
-                    x0,
-                    hidden.as_mut_ptr().add(first * BLOCK),
-                    BLOCK,
-                );
+                if first + FLOAT_MAP_BLOCK <= HIDDEN {
+                    micro_kernel::<FLOAT_MAP_BLOCK>(weights, bias, &taps, x0, at, BLOCK);
+                } else {
+                    micro_kernel::<MAP_BLOCK>(weights, bias, &taps, x0, at, BLOCK);
+                }
             }
         }
         for chunk in hidden.chunks_exact_mut(LANES) {

@@ -10,15 +10,16 @@
 use std::vec::Vec;
 
 use super::Kernel;
-use super::float::{MAP_BLOCK, pack};
+use super::float::{FLOAT_MAP_BLOCK, MAP_BLOCK, pack};
 use super::plan::Plan;
 use super::stream::Engine;
 use crate::architecture::{Architecture, CLASSES, HIDDEN, MAPS, STAGES};
 use crate::int8::{InputQuant, Int8Weights, Requant, tanh_from_table};
 
 /// The int8 weights of one configuration, in the reference's layout and packed for the
-/// micro-kernels: stage 0 as `[MAPS / 4][K][K][4]` i32, later stages and the hidden layer as
-/// `[outputs / 4][C / 2][K][K][4]` i32, each i32 holding the two i16 weights of a channel pair.
+/// micro-kernels: stage 0 in blocks of 4 maps `[K][K][4]` i32, later stages and the hidden
+/// layer in blocks of 6 outputs (the last hidden block of 4) `[C / 2][K][K][block]` i32, each
+/// i32 holding the two i16 weights of a channel pair.
 pub(crate) struct IntegerEngine<'w> {
     pub kernel: Kernel,
     pub quant: InputQuant,
@@ -65,7 +66,7 @@ impl<'w> IntegerEngine<'w> {
                 let side = g.kernels[l];
                 if l == 0 {
                     let wide: Vec<i32> = conv[0].iter().map(|w| i32::from(*w)).collect();
-                    pack(&wide, MAPS)
+                    pack(&wide, MAPS, MAP_BLOCK)
                 } else {
                     pack_pairs(conv[l], MAPS, g.channels_in[l], side * side)
                 }
@@ -87,7 +88,7 @@ impl<'w> IntegerEngine<'w> {
     }
 }
 
-/// Reorders `[outputs][C][taps]` int8 weights into `[outputs / 4][C / 2][taps][4]` i32, each
+/// Reorders `[outputs][C][taps]` int8 weights into blocks of 6 outputs `[C / 2][taps][6]` i32, each
 /// holding channel `2p` in its low and `2p + 1` in its high i16.
 fn pack_pairs(weights: &[i8], outputs: usize, channels: usize, taps: usize) -> Vec<i32> {
     let pairs = channels / 2;
@@ -102,7 +103,7 @@ fn pack_pairs(weights: &[i8], outputs: usize, channels: usize, taps: usize) -> V
             }
         }
     }
-    pack(&paired, outputs)
+    pack(&paired, outputs, FLOAT_MAP_BLOCK)
 }
 
 /// Index of channel `channel`, column `x` in a `T` row slot of `channels` channels.

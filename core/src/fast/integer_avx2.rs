@@ -5,7 +5,7 @@
 //! 32-bit lane holds channels `2p` and `2p + 1` of one column as i16, the broadcast weight the
 //! two matching i16 weights, and the instruction adds both products into an i32 (at most
 //! 2 * 127 * 127 = 32,258 in magnitude, far from any saturation). Like the f32 kernel, a call
-//! computes 4 output maps x 16 columns. Stage 0 (one input channel, about 1.4% of the work)
+//! computes 6 output maps x 16 columns. Stage 0 (one input channel, about 1.4% of the work)
 //! multiplies i32 lanes with `vpmulld`. Requantisation runs on i64 halves of the lanes
 //! (`vpmuldq`; AVX2 has no 64-bit arithmetic shift, so it is built from a logical one), and the
 //! `tanh` table is read with `vpgatherdd`. Sums are exact, so every bit equals the reference's.
@@ -16,7 +16,7 @@
 
 use core::arch::x86_64::*;
 
-use super::float::MAP_BLOCK;
+use super::float::{FLOAT_MAP_BLOCK, MAP_BLOCK};
 use super::integer::{IntegerEngine, output_logits};
 use super::plan::{BLOCK, MAX_TAPS, Plan};
 use crate::architecture::{HIDDEN, MAPS, STAGES};
@@ -60,15 +60,16 @@ impl Taps {
     }
 }
 
-/// 4 output maps x 16 columns from channel-paired rows: `out[m * out_stride + x]` gets
+/// `M` output maps x 16 columns from channel-paired rows: `out[m * out_stride + x]` gets
 /// `bias[m] + sum(weights * inputs)`.
 ///
 /// # Safety
-/// `packed` holds `groups * kernel^2 * 4` i32, `bias` 4, `out` at least `3 * out_stride + 16`;
+/// `packed` holds `groups * kernel^2 * M` i32, `bias` `M`, `out` at least
+/// `(M - 1) * out_stride + 16`;
 /// the rows of `taps` hold `groups * pitch * 2` i16 and `x0 + 16 <= pitch - (kernel - 1) * d`.
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn micro_kernel_pairs(
+unsafe fn micro_kernel_pairs<const M: usize>(
     packed: *const i32,
     bias: *const i32,
     taps: &Taps,
@@ -79,10 +80,8 @@ unsafe fn micro_kernel_pairs(
     // SAFETY: every offset stays within the extents the caller guarantees; the largest read
     // ends at i16 `((groups - 1) * pitch + x0 + 15 + (kernel - 1) * d) * 2 + 1`, inside a row.
     unsafe {
-        let mut acc = [[_mm256_setzero_si256(); VECTORS]; MAP_BLOCK];
-        for (m, lanes) in acc.iter_mut().enumerate() {
-            *lanes = [_mm256_set1_epi32(*bias.add(m)); VECTORS];
-        }
+        let mut acc: [[__m256i; VECTORS]; M] =
+            core::array::from_fn(|m| [_mm256_set1_epi32(*bias.add(m)); VECTORS]);
         let mut weight = packed;
         for group in 0..taps.groups {
             for ky in 0..taps.kernel {
@@ -97,7 +96,7 @@ unsafe fn micro_kernel_pairs(
                             *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(value, w));
                         }
                     }
-                    weight = weight.add(MAP_BLOCK);
+                    weight = weight.add(M);
                 }
             }
         }
@@ -147,16 +146,20 @@ unsafe fn micro_kernel_single(
     }
 }
 
-/// Stores 4 x 2 accumulator vectors as 4 rows of 16 i32, `out_stride` apart.
+/// Stores `M` x 2 accumulator vectors as `M` rows of 16 i32, `out_stride` apart.
 ///
 /// # Safety
-/// `out` is writable for `3 * out_stride + 16` i32.
+/// `out` is writable for `(M - 1) * out_stride + 16` i32.
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn store_block(acc: &[[__m256i; VECTORS]; MAP_BLOCK], out: *mut i32, out_stride: usize) {
+unsafe fn store_block<const M: usize>(
+    acc: &[[__m256i; VECTORS]; M],
+    out: *mut i32,
+    out_stride: usize,
+) {
     for (m, lanes) in acc.iter().enumerate() {
         for (v, sum) in lanes.iter().enumerate() {
-            // SAFETY: `m * out_stride + v * 8 + 7 < 3 * out_stride + 16`, the caller's extent.
+            // SAFETY: `m * out_stride + v * 8 + 7 < (M - 1) * out_stride + 16`, the caller's extent.
             unsafe { _mm256_storeu_si256(out.add(m * out_stride + v * LANES).cast(), *sum) };
         }
     }
@@ -179,10 +182,15 @@ pub(crate) fn conv_row(
     assert!(packed.len() == MAPS * filter_len && bias.len() == MAPS);
     assert!(out.len() >= MAPS * out_pitch && out_pitch.is_multiple_of(BLOCK));
     for x0 in (0..out_pitch).step_by(BLOCK) {
-        for block in 0..MAPS / MAP_BLOCK {
-            let first = block * MAP_BLOCK;
-            // SAFETY: `packed` and `bias` hold MAPS filters (asserted), `out` holds MAPS rows
-            // of `out_pitch` with `x0 + 16 <= out_pitch`, and `Taps::new` checked the rows.
+        let block = if stage == 0 {
+            MAP_BLOCK
+        } else {
+            FLOAT_MAP_BLOCK
+        };
+        for first in (0..MAPS).step_by(block) {
+            // SAFETY: `packed` and `bias` hold MAPS filters (asserted) in blocks of `block`,
+            // `out` holds MAPS rows of `out_pitch` with `x0 + 16 <= out_pitch`, and
+            // `Taps::new` checked the rows.
             unsafe {
                 let weights = packed.as_ptr().add(first * filter_len);
                 let at = out.as_mut_ptr().add(first * out_pitch + x0);
@@ -190,7 +198,7 @@ pub(crate) fn conv_row(
                 if stage == 0 {
                     micro_kernel_single(weights, bias, &taps, x0, at, out_pitch);
                 } else {
-                    micro_kernel_pairs(weights, bias, &taps, x0, at, out_pitch);
+                    micro_kernel_pairs::<FLOAT_MAP_BLOCK>(weights, bias, &taps, x0, at, out_pitch);
                 }
             }
         }
@@ -308,20 +316,19 @@ pub(crate) fn hidden_row(
     assert!(engine.table.len() == 2 * TANH_TABLE_HALF as usize);
     let mut sums = [0i32; HIDDEN * BLOCK];
     for x0 in (0..out.len()).step_by(BLOCK) {
-        for block in 0..HIDDEN / MAP_BLOCK {
-            let first = block * MAP_BLOCK;
-            // SAFETY: `packed` holds HIDDEN filters and the bias HIDDEN values (asserted),
-            // `sums` holds HIDDEN rows of 16, and `x0 + 16 <= out_pitch`, for which
-            // `Taps::new` checked the rows.
+        for first in (0..HIDDEN).step_by(FLOAT_MAP_BLOCK) {
+            let weights = packed.as_ptr().wrapping_add(first * filter_len);
+            let bias = engine.hidden_bias.as_ptr().wrapping_add(first);
+            let at = sums.as_mut_ptr().wrapping_add(first * BLOCK);
+            // SAFETY: `packed` holds HIDDEN filters and the bias HIDDEN values (asserted) in
+            // blocks of 6 and a last one of 4, `sums` holds HIDDEN rows of 16, and
+            // `x0 + 16 <= out_pitch`, for which `Taps::new` checked the rows.
             unsafe {
-                micro_kernel_pairs(
-                    packed.as_ptr().add(first * filter_len),
-                    engine.hidden_bias.as_ptr().add(first),
-                    &taps,
-                    x0,
-                    sums.as_mut_ptr().add(first * BLOCK),
-                    BLOCK,
-                );
+                if first + FLOAT_MAP_BLOCK <= HIDDEN {
+                    micro_kernel_pairs::<FLOAT_MAP_BLOCK>(weights, bias, &taps, x0, at, BLOCK);
+                } else {
+                    micro_kernel_pairs::<MAP_BLOCK>(weights, bias, &taps, x0, at, BLOCK);
+                }
             }
         }
         for (unit, line) in sums.chunks_exact_mut(BLOCK).enumerate() {
