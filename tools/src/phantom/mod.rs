@@ -33,6 +33,33 @@ pub struct Phantom {
     pub mask: Vec<u8>,
 }
 
+/// Identifiers for a synthetic image: the given patient name and ID, UIDs drawn from `rng`
+/// (so a seeded series repeats them), modality DX, a fixed study date, and square pixels of
+/// `px_mm` mm.
+pub fn made_up_source(
+    rng: &mut ChaCha8Rng,
+    patient_name: String,
+    patient_id: String,
+    body_part: &str,
+    px_mm: f64,
+) -> SourceInfo {
+    SourceInfo {
+        patient_name: Some(patient_name),
+        patient_id: Some(patient_id),
+        study_instance_uid: Some(uid_from_rng(rng)),
+        series_instance_uid: Some(uid_from_rng(rng)),
+        sop_instance_uid: Some(uid_from_rng(rng)),
+        sop_class_uid: Some("1.2.840.10008.5.1.4.1.1.1.1".into()),
+        frame_of_reference_uid: Some(uid_from_rng(rng)),
+        study_date: Some("20260101".into()),
+        study_time: Some("120000".into()),
+        modality: Some("DX".into()),
+        body_part: Some(body_part.into()),
+        pixel_spacing_mm: Some((px_mm, px_mm)),
+        ..SourceInfo::default()
+    }
+}
+
 /// Generates image `index` of the series seeded by `seed`, `width x height` pixels.
 pub fn generate(kind: Kind, seed: u64, index: u64, width: usize, height: usize) -> Phantom {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -71,53 +98,40 @@ pub fn generate(kind: Kind, seed: u64, index: u64, width: usize, height: usize) 
     let noise_seed = rng.random();
 
     // Identifiers: deterministic, from the same stream.
-    let source = SourceInfo {
-        patient_name: Some(format!("Phantom^{kind:?}{index}")),
-        patient_id: Some(format!("PHANTOM-{seed}-{index}")),
-        study_instance_uid: Some(uid_from_rng(&mut rng)),
-        series_instance_uid: Some(uid_from_rng(&mut rng)),
-        sop_instance_uid: Some(uid_from_rng(&mut rng)),
-        sop_class_uid: Some("1.2.840.10008.5.1.4.1.1.1.1".into()),
-        frame_of_reference_uid: Some(uid_from_rng(&mut rng)),
-        study_date: Some("20260101".into()),
-        study_time: Some("120000".into()),
-        modality: Some("DX".into()),
-        body_part: Some(match kind {
-            Kind::Chest => "CHEST".into(),
-            Kind::Hand => "HAND".into(),
-        }),
-        pixel_spacing_mm: Some((px_mm, px_mm)),
-        ..SourceInfo::default()
+    let body_part = match kind {
+        Kind::Chest => "CHEST",
+        Kind::Hand => "HAND",
     };
+    let source = made_up_source(
+        &mut rng,
+        format!("Phantom^{kind:?}{index}"),
+        format!("PHANTOM-{seed}-{index}"),
+        body_part,
+        px_mm,
+    );
 
-    let rendered = match kind {
+    type TissueFn = Box<dyn Fn(f64, f64) -> render::Tissue + Sync>;
+    let (bones, tissue): (Vec<render::Bone>, TissueFn) = match kind {
         Kind::Chest => {
-            let body = chest::chest(&mut rng);
-            let tissue = |x: f64, y: f64| body.tissue(x, y);
-            let scene = Scene {
-                width,
-                height,
-                pose,
-                bones: body.bones.clone(),
-                tissue: &tissue,
-                exposure,
-            };
-            render(&scene, noise_seed)
+            let mut body = chest::chest(&mut rng);
+            let bones = std::mem::take(&mut body.bones);
+            (bones, Box::new(move |x, y| body.tissue(x, y)))
         }
         Kind::Hand => {
-            let body = hand::hand(&mut rng);
-            let tissue = |x: f64, y: f64| body.tissue(x, y);
-            let scene = Scene {
-                width,
-                height,
-                pose,
-                bones: body.bones.clone(),
-                tissue: &tissue,
-                exposure,
-            };
-            render(&scene, noise_seed)
+            let mut body = hand::hand(&mut rng);
+            let bones = std::mem::take(&mut body.bones);
+            (bones, Box::new(move |x, y| body.tissue(x, y)))
         }
     };
+    let scene = Scene {
+        width,
+        height,
+        pose,
+        bones,
+        tissue: &*tissue,
+        exposure,
+    };
+    let rendered = render(&scene, noise_seed);
     Phantom {
         radiograph: Radiograph::from_pixels(width, height, rendered.pixels, exposure.bits, source),
         mask: rendered.mask,

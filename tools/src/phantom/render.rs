@@ -393,6 +393,47 @@ fn blur(img: &mut [f32], w: usize, h: usize, sigma: f64) {
     });
 }
 
+/// Turns an `H x W` map of attenuation along each ray (dimensionless, `sum mu * length`) into
+/// stored detector values: expected photon counts with the heel effect, detector blur,
+/// quantum noise (Gaussian approximation of Poisson, one ChaCha8 stream per row), the log
+/// transform, and quantisation to `exposure.bits` bits so that more attenuation (bone) is
+/// brighter. Deterministic for a given `noise_seed` whatever the thread count.
+pub fn expose(attenuation: &[f32], w: usize, h: usize, e: &Exposure, noise_seed: u64) -> Vec<u16> {
+    let n = w * h;
+    let (a_lo, a_hi) = attenuation
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), &a| (lo.min(a), hi.max(a)));
+    let mut counts: Vec<f32> = attenuation
+        .par_chunks(w)
+        .enumerate()
+        .flat_map_iter(|(y, row)| {
+            let heel = 1.0 + e.heel * (y as f64 / h.max(1) as f64 - 0.5);
+            row.iter()
+                .map(move |&a| (e.photons * heel * (-f64::from(a)).exp()) as f32)
+        })
+        .collect();
+    blur(&mut counts, w, h, e.blur_px);
+
+    // Quantum noise (Gaussian approximation of Poisson), one RNG stream per row, then the
+    // log transform: stored value grows with attenuation, so bone is bright.
+    let max_value = f64::from((1u32 << e.bits.clamp(1, 16)) - 1);
+    let lo = f64::from(a_lo) - 0.05;
+    let span = (f64::from(a_hi) - lo + 0.25).max(1e-6);
+    let mut pixels = vec![0u16; n];
+    pixels.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        let mut rng = ChaCha8Rng::seed_from_u64(noise_seed);
+        rng.set_stream(y as u64);
+        let heel = 1.0 + e.heel * (y as f64 / h.max(1) as f64 - 0.5);
+        for (x, out) in row.iter_mut().enumerate() {
+            let expected = f64::from(counts[y * w + x]);
+            let measured = (expected + expected.sqrt() * normal(&mut rng)).max(0.5);
+            let a = -(measured / (e.photons * heel)).ln();
+            *out = (((a - lo) / span).clamp(0.0, 1.0) * max_value).round() as u16;
+        }
+    });
+    pixels
+}
+
 /// A standard normal sample (Box-Muller).
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(1e-300);
@@ -445,38 +486,7 @@ pub fn render(scene: &Scene, noise_seed: u64) -> Rendered {
                     + MU_MARROW_EXTRA * marrow[i];
             }
         });
-    let (a_lo, a_hi) = attenuation
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(lo, hi), &a| (lo.min(a), hi.max(a)));
-    let e = scene.exposure;
-    let mut counts: Vec<f32> = attenuation
-        .par_chunks(w)
-        .enumerate()
-        .flat_map_iter(|(y, row)| {
-            let heel = 1.0 + e.heel * (y as f64 / h.max(1) as f64 - 0.5);
-            row.iter()
-                .map(move |&a| (e.photons * heel * (-f64::from(a)).exp()) as f32)
-        })
-        .collect();
-    blur(&mut counts, w, h, e.blur_px);
-
-    // Quantum noise (Gaussian approximation of Poisson), one RNG stream per row, then the
-    // log transform: stored value grows with attenuation, so bone is bright.
-    let max_value = f64::from((1u32 << e.bits.clamp(1, 16)) - 1);
-    let lo = f64::from(a_lo) - 0.05;
-    let span = (f64::from(a_hi) - lo + 0.25).max(1e-6);
-    let mut pixels = vec![0u16; n];
-    pixels.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        let mut rng = ChaCha8Rng::seed_from_u64(noise_seed);
-        rng.set_stream(y as u64);
-        let heel = 1.0 + e.heel * (y as f64 / h.max(1) as f64 - 0.5);
-        for (x, out) in row.iter_mut().enumerate() {
-            let expected = f64::from(counts[y * w + x]);
-            let measured = (expected + expected.sqrt() * normal(&mut rng)).max(0.5);
-            let a = -(measured / (e.photons * heel)).ln();
-            *out = (((a - lo) / span).clamp(0.0, 1.0) * max_value).round() as u16;
-        }
-    });
+    let pixels = expose(&attenuation, w, h, &scene.exposure, noise_seed);
     Rendered { pixels, mask }
 }
 
