@@ -394,3 +394,55 @@ fn int8_kernels_match_reference_config4() {
     };
     check_int8::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>(&case);
 }
+
+/// The fast path against the `no_std` streaming scanner on every pixel of a medium image:
+/// both claim the reference's bits, so they must agree exactly.
+#[test]
+fn fast_matches_streaming_scanner_config1() {
+    use bonemask_core::dense;
+    let (height, width) = (150, 90);
+    let pixels = random_image(height, width, 7);
+    let image = RawImage::new(&pixels, width, height).unwrap();
+    let every = all_pixels(height, width);
+    let weights = random_weights::<Config1, { Config1::PARAMS }>(31);
+    let options = ScanOptions {
+        threads: 2,
+        ..ScanOptions::default()
+    };
+
+    let fast_f32 = fast::scan_f32(&*weights, &image, &AFFINE, &options).unwrap();
+    let mut workspace = vec![0.0f32; dense::workspace_len::<Config1>(width)];
+    let mut streamed = vec![[0.0f32; 2]; height * width];
+    dense::scan_image(&*weights, &image, AFFINE, &mut workspace, &mut streamed).unwrap();
+    let what = format!(
+        "f32 150x90 {} against the streaming scanner",
+        options.kernel.name()
+    );
+    assert_same(&what, &every, &fast_f32.logits, &streamed);
+
+    let mut int8 = Box::new(Int8Weights::<
+        Config1,
+        { Config1::WEIGHTS },
+        { Config1::BIASES },
+    >::zeroed());
+    quantize(&*weights, &mut int8);
+    let quant = InputQuant::from_affine(&AFFINE);
+    let fast_int8 = fast::scan_int8(&*int8, &image, &quant, &options).unwrap();
+    let mut activations = vec![0i8; dense::activations_len_int8::<Config1>(width)];
+    let mut sums = vec![0i32; dense::sums_len_int8::<Config1>(width)];
+    let mut streamed = vec![[0i32; 2]; height * width];
+    dense::scan_image_int8(
+        &*int8,
+        &image,
+        quant,
+        &mut activations,
+        &mut sums,
+        &mut streamed,
+    )
+    .unwrap();
+    let what = format!(
+        "int8 150x90 {} against the streaming scanner",
+        options.kernel.name()
+    );
+    assert_same(&what, &every, &fast_int8.logits, &streamed);
+}
