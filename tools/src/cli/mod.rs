@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 /// bonemask: label every pixel of an X-ray image as bone or not.
 #[derive(Debug, Parser)]
-#[command(name = "bonemask", version, about, long_about = None, propagate_version = true)]
+#[command(name = "bonemask", version, propagate_version = true)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); BONEMASK_LOG=... overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
