@@ -87,6 +87,10 @@ fn nifti_gzip_and_errors() {
         err.to_string().contains("short.nii") && err.to_string().contains("truncated"),
         "{err}"
     );
+    let mut flat = tiny_nifti(false);
+    flat[80..84].copy_from_slice(&0f32.to_le_bytes());
+    let err = parse_nifti(Path::new("flat.nii"), &flat).unwrap_err();
+    assert!(err.to_string().contains("voxel size"), "{err}");
     let err = parse_nifti(Path::new("junk.nii"), &[7u8; 400]).unwrap_err();
     assert!(err.to_string().contains("not NIfTI-1"), "{err}");
 }

@@ -1,6 +1,9 @@
 //! The segmentation output writer: four files, all or nothing.
 
+mod common;
+
 use std::path::Path;
+use std::process::Command;
 
 use bonemask_tools::dicom_io::{Radiograph, SourceInfo, read_radiograph};
 use bonemask_tools::output::{OutputError, write_outputs};
@@ -84,4 +87,54 @@ fn a_failure_leaves_no_file() {
         "left behind: {:?}",
         files_in(dir.path())
     );
+}
+
+#[test]
+fn segmentation_of_a_real_radiograph_keeps_its_identifiers() {
+    let Some(path) = common::fetched("pydicom-data", "RG1_UNCR.dcm") else {
+        return;
+    };
+    let image = read_radiograph(&path).unwrap();
+    let n = image.width * image.height;
+    // A stand-in label map: the brightest tenth of the pixels.
+    let mut sorted = image.pixels.clone();
+    sorted.sort_unstable();
+    let cut = sorted[n * 9 / 10];
+    let labels: Vec<u8> = image.pixels.iter().map(|&v| u8::from(v > cut)).collect();
+    let prob: Vec<f32> = labels.iter().map(|&l| f32::from(l)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_outputs(dir.path(), "RG1", &image, &labels, &prob).unwrap();
+
+    let venv = common::cache_dir().join("venv/bin/python");
+    let python = [venv, "python3".into()].into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import pydicom"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(python) = python else {
+        println!("\nskipped: pydicom not installed");
+        return;
+    };
+    let script = "import sys, pydicom\n\
+        s = pydicom.dcmread(sys.argv[1]); i = pydicom.dcmread(sys.argv[2])\n\
+        same = [getattr(s, k, None) == getattr(i, k, None) for k in\n\
+                ('PatientID', 'PatientName', 'StudyInstanceUID')]\n\
+        src = s.PerFrameFunctionalGroupsSequence[0].DerivationImageSequence[0]\n\
+        ref = src.SourceImageSequence[0].ReferencedSOPInstanceUID == i.SOPInstanceUID\n\
+        print(all(same), ref, int(s.pixel_array.sum()), s.Rows, s.Columns)\n";
+    let out = Command::new(python)
+        .args(["-c", script])
+        .arg(&paths.seg)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bone: usize = labels.iter().map(|&l| usize::from(l)).sum();
+    let expect = format!("True True {bone} {} {}", image.height, image.width);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expect);
 }

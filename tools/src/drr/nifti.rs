@@ -113,6 +113,9 @@ pub fn parse_nifti(path: &Path, b: &[u8]) -> Result<Volume, NiftiError> {
     }
     let dims = [dim[0] as usize, dim[1] as usize, dim[2] as usize];
     let spacing = [1, 2, 3].map(|k| f64::from(f32_at(76 + 4 * k)).abs());
+    if spacing.iter().any(|s| !s.is_finite() || *s < 1e-3) {
+        return Err(fail(format!("voxel size {spacing:?} mm is not positive")));
+    }
     let datatype = i16_at(70);
     let offset = f32_at(108).max(352.0) as usize;
     let (mut slope, inter) = (f32_at(112), f32_at(116));
