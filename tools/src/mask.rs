@@ -31,7 +31,11 @@ impl Mask {
     }
 
     /// Builds a mask from rows of text, `#` for bone and anything else for other; every row
-    /// must have the same length. Meant for tests and examples.
+    /// must have the same length. Meant for tests and examples, never for input.
+    ///
+    /// # Panics
+    ///
+    /// If the rows differ in length.
     pub fn from_art(rows: &[&str]) -> Self {
         let height = rows.len();
         let width = rows.first().map_or(0, |r| r.len());

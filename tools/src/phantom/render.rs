@@ -198,7 +198,8 @@ fn render_bone(bone: &Bone, pose: &Pose, w: usize, h: usize) -> Option<Patch> {
             for s in 0..points.len().saturating_sub(1) {
                 let (a, b) = (px[s], px[s + 1]);
                 let (ra, rb) = (radius[s] / mm, radius[s + 1] / mm);
-                // Lengthening where the tube runs along the beam, capped at 3x.
+                // Lengthening where the tube runs along the beam, capped at 2x: the cap stands in
+                // for the curvature that bounds a real rib seen end-on.
                 let d3 = [
                     points[s + 1][0] - points[s][0],
                     points[s + 1][1] - points[s][1],
@@ -208,7 +209,7 @@ fn render_bone(bone: &Bone, pose: &Pose, w: usize, h: usize) -> Option<Patch> {
                     .sqrt()
                     .max(1e-9);
                 let tz = d3[2] / len3;
-                let stretch = 1.0 / (1.0 - tz * tz).max(1.0 / 9.0).sqrt();
+                let stretch = 1.0 / (1.0 - tz * tz).max(0.25).sqrt();
                 let Some(bx) = pixel_box(&[a, b], ra.max(rb) + 1.0, w, h) else {
                     continue;
                 };
