@@ -129,6 +129,37 @@ fn signed_values_with_rescale_are_offset_not_clipped() {
     assert_eq!(back.window_in_pixels(), Some((5072.0, 1000.0)));
 }
 
+#[test]
+fn eight_bit_input_reads() {
+    let r = sample(5, 2, 8);
+    let bytes = bytes_with(&r, |o| {
+        let data: Vec<u8> = r.pixels.iter().map(|&v| v as u8).collect();
+        o.put(InMemElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::from(data),
+        ));
+        o.put(InMemElement::new(
+            tags::BITS_ALLOCATED,
+            VR::US,
+            PrimitiveValue::from(8u16),
+        ));
+        o.put(InMemElement::new(
+            tags::BITS_STORED,
+            VR::US,
+            PrimitiveValue::from(8u16),
+        ));
+        o.put(InMemElement::new(
+            tags::HIGH_BIT,
+            VR::US,
+            PrimitiveValue::from(7u16),
+        ));
+    });
+    let back = read_radiograph_bytes(Path::new("eight.dcm"), &bytes).unwrap();
+    assert_eq!((back.format.bits_allocated, back.bits_stored), (8, 8));
+    assert_eq!(back.pixels, r.pixels);
+}
+
 fn expect_err(name: &str, bytes: &[u8]) -> DicomIoError {
     let path = PathBuf::from(name);
     let err = read_radiograph_bytes(&path, bytes).expect_err("bad input must fail");
