@@ -261,17 +261,17 @@ fn check_int8<A: Architecture, const N: usize, const NW: usize, const NB: usize>
 const SMALL: [(usize, usize); 6] = [(1, 1), (1, 9), (9, 1), (7, 1), (1, 7), (5, 3)];
 
 #[test]
-fn config1_f32_every_pixel() {
+fn config1_f32() {
     let weights = random_weights::<Config1, { Config1::PARAMS }>(1);
     for (index, size) in SMALL.iter().enumerate() {
         check_f32(&weights, *size, Pixels::All, 10 + index as u64);
     }
-    check_f32(&weights, (13, 17), Pixels::Edges { extra: 8 }, 20);
-    check_f32(&weights, (70, 3), Pixels::Sample { extra: 20 }, 21);
+    check_f32(&weights, (11, 13), Pixels::Edges { extra: 0 }, 20);
+    check_f32(&weights, (70, 3), Pixels::Sample { extra: 10 }, 21);
 }
 
 #[test]
-fn config1_int8_every_pixel() {
+fn config1_int8() {
     let weights = random_weights::<Config1, { Config1::PARAMS }>(2);
     type W = F32Weights<Config1, { Config1::PARAMS }>;
     let check =
@@ -280,15 +280,15 @@ fn config1_int8_every_pixel() {
     for (index, size) in SMALL.iter().enumerate() {
         check(weights, *size, Pixels::All, 30 + index as u64);
     }
-    check(weights, (13, 17), Pixels::All, 40);
-    check(weights, (70, 3), Pixels::All, 41);
+    check(weights, (13, 17), Pixels::Edges { extra: 20 }, 40);
+    check(weights, (70, 3), Pixels::Sample { extra: 20 }, 41);
 }
 
 #[test]
 fn config2_f32() {
     let weights = random_weights::<Config2, { Config2::PARAMS }>(3);
     check_f32(&weights, (1, 1), Pixels::All, 50);
-    check_f32(&weights, (13, 17), Pixels::Sample { extra: 1 }, 53);
+    check_f32(&weights, (11, 13), Pixels::Sample { extra: 0 }, 53);
 }
 
 #[test]
@@ -299,7 +299,7 @@ fn config2_int8() {
     check(&weights, (1, 1), Pixels::All, 60);
     check(&weights, (5, 3), Pixels::All, 61);
     check(&weights, (9, 1), Pixels::All, 62);
-    check(&weights, (13, 17), Pixels::Sample { extra: 6 }, 63);
+    check(&weights, (13, 17), Pixels::Sample { extra: 2 }, 63);
 }
 
 #[test]
@@ -307,7 +307,6 @@ fn config3_f32() {
     let weights = random_weights::<Config3, { Config3::PARAMS }>(5);
     check_f32(&weights, (1, 1), Pixels::All, 70);
     check_f32(&weights, (7, 1), Pixels::Sample { extra: 0 }, 71);
-    check_f32(&weights, (30, 3), Pixels::Sample { extra: 0 }, 72);
 }
 
 #[test]
@@ -318,14 +317,14 @@ fn config3_int8() {
     check(&weights, (1, 1), Pixels::All, 80);
     check(&weights, (7, 1), Pixels::All, 81);
     check(&weights, (1, 9), Pixels::All, 82);
-    check(&weights, (70, 3), Pixels::Sample { extra: 6 }, 83);
+    check(&weights, (70, 3), Pixels::Sample { extra: 2 }, 83);
 }
 
 #[test]
 fn config4_f32() {
     let weights = random_weights::<Config4, { Config4::PARAMS }>(7);
     check_f32(&weights, (1, 1), Pixels::All, 90);
-    check_f32(&weights, (3, 2), Pixels::All, 91);
+    check_f32(&weights, (2, 2), Pixels::All, 91);
 }
 
 #[test]
@@ -343,10 +342,10 @@ fn config4_int8() {
 #[test]
 fn tall_images_wrap_every_ring() {
     let weights = random_weights::<Config1, { Config1::PARAMS }>(9);
-    check_f32(&weights, (2, 100), Pixels::Sample { extra: 24 }, 110);
+    check_f32(&weights, (2, 100), Pixels::Sample { extra: 12 }, 110);
     let check =
         check_int8::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>;
-    check(&weights, (2, 100), Pixels::Sample { extra: 40 }, 111);
+    check(&weights, (2, 100), Pixels::Sample { extra: 20 }, 111);
     let weights = random_weights::<Config4, { Config4::PARAMS }>(10);
     let check =
         check_int8::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>;
@@ -358,13 +357,13 @@ fn tall_images_wrap_every_ring() {
 #[test]
 fn property_random_shapes() {
     let mut shapes = Rng(0xd5e5);
-    for seed in 0..8u64 {
+    for seed in 0..6u64 {
         let (width, height) = (1 + shapes.below(20), 1 + shapes.below(20));
         let weights = random_weights::<Config1, { Config1::PARAMS }>(1000 + seed);
         check_f32(
             &weights,
             (width, height),
-            Pixels::Sample { extra: 2 },
+            Pixels::Sample { extra: 1 },
             2000 + seed,
         );
         let check =
@@ -372,7 +371,7 @@ fn property_random_shapes() {
         check(
             &weights,
             (width, height),
-            Pixels::Sample { extra: 12 },
+            Pixels::Sample { extra: 4 },
             3000 + seed,
         );
     }

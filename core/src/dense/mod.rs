@@ -159,6 +159,16 @@ mod tests {
     }
 
     #[test]
+    fn scanners_are_small_beside_their_workspace() {
+        type Scanner<'a> = DenseScanner<'a, Config4, { Config4::PARAMS }>;
+        let size = core::mem::size_of::<Scanner<'_>>();
+        assert!(
+            size < 512,
+            "a scanner holds only its position: {size} bytes"
+        );
+    }
+
+    #[test]
     fn short_workspace_and_bad_rows_are_refused() {
         let weights = F32Weights::<Config1, { Config1::PARAMS }>::zeroed();
         let needed = workspace_len::<Config1>(5);
