@@ -30,6 +30,7 @@ extern crate std;
 
 pub mod architecture;
 pub mod arithmetic;
+pub mod dense;
 #[cfg(feature = "std")]
 pub mod fast;
 pub mod int8;

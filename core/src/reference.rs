@@ -49,6 +49,27 @@ pub enum ForwardError {
     },
 }
 
+impl core::fmt::Display for ForwardError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ForwardError::WindowSize { expected, found } => {
+                write!(
+                    f,
+                    "window holds {found} values, the network needs {expected}"
+                )
+            }
+            ForwardError::ScratchTooSmall { needed, found } => {
+                write!(
+                    f,
+                    "scratch holds {found} values, the forward pass needs {needed}"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for ForwardError {}
+
 /// Evaluates the network on one window.
 ///
 /// `window`: `W * W` network inputs (already scaled, see [`crate::scaling`]), row-major.

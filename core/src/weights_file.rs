@@ -222,6 +222,8 @@ impl core::fmt::Display for WeightsError {
     }
 }
 
+impl core::error::Error for WeightsError {}
+
 /// A checked file split into its header and payload.
 #[derive(Clone, Debug)]
 pub struct ParsedFile<'a> {

@@ -33,6 +33,23 @@ pub enum ImageError {
     OutOfBounds,
 }
 
+impl core::fmt::Display for ImageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ImageError::Empty => write!(f, "the image has no pixels (width or height is 0)"),
+            ImageError::SizeMismatch { expected, found } => {
+                write!(
+                    f,
+                    "the image holds {found} pixels, its size needs {expected}"
+                )
+            }
+            ImageError::OutOfBounds => write!(f, "a pixel outside the image was asked for"),
+        }
+    }
+}
+
+impl core::error::Error for ImageError {}
+
 impl<'a> RawImage<'a> {
     /// Wraps `pixels` as a `width x height` image, checking the sizes.
     pub fn new(pixels: &'a [u16], width: usize, height: usize) -> Result<Self, ImageError> {
