@@ -23,9 +23,14 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// Uniform in [0, 1), on a grid of 2^-24.
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
     /// Uniform in [-1, 1), on a grid of 2^-23.
     pub fn signed_unit(&mut self) -> f32 {
-        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        self.unit() * 2.0 - 1.0
     }
 
     /// Uniform in `0..bound` (`bound > 0`; slightly biased for huge bounds, fine for sampling).

@@ -11,37 +11,11 @@ use bonemask_core::architecture::{Architecture, CLASSES, Config1, Config2, Confi
 use bonemask_core::dense::{self, DenseScanner, DenseScannerInt8, OutputRow};
 use bonemask_core::int8::{self, InputQuant, Int8Weights};
 use bonemask_core::quantize::quantize;
+use bonemask_core::random::{SplitMix64, boxed_random_weights};
 use bonemask_core::reference;
 use bonemask_core::scaling::InputAffine;
 use bonemask_core::weights::F32Weights;
 use bonemask_core::window::{RawImage, cut_window};
-
-/// splitmix64: a small, fixed, seedable generator (no dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    /// Uniform in [-limit, limit).
-    fn symmetric(&mut self, limit: f32) -> f32 {
-        (2.0 * self.unit() - 1.0) * limit
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next_u64() % bound as u64) as usize
-    }
-}
 
 /// The detector range the images use and the affine map that sends it to [-1, 1].
 const LOW: f32 = 1000.0;
@@ -51,48 +25,16 @@ fn affine() -> InputAffine {
     InputAffine::from_range(LOW, HIGH)
 }
 
-/// Weights like a trained net's: uniform in +-sqrt(3 / fan_in), small biases, so activations
-/// spread over tanh's range instead of saturating.
-fn random_weights<A: Architecture, const N: usize>(seed: u64) -> Box<F32Weights<A, N>> {
-    let g = A::GEOMETRY;
-    let layout = g.layout;
-    let mut weights = Box::new(F32Weights::<A, N>::zeroed());
-    let mut rng = Rng(seed);
-    let params = weights.params_mut();
-    let mut fill = |start: usize, end: usize, fan_in: usize, rng: &mut Rng| {
-        let limit = (3.0 / fan_in as f32).sqrt();
-        for value in &mut params[start..end] {
-            *value = rng.symmetric(limit);
-        }
-    };
-    for stage in 0..3 {
-        let fan_in = g.channels_in[stage] * g.kernels[stage] * g.kernels[stage];
-        let (start, biases) = (layout.conv_weights[stage], layout.conv_biases[stage]);
-        fill(start, biases, fan_in, &mut rng);
-        fill(biases, biases + 36, 300, &mut rng);
-    }
-    let hidden = (
-        layout.hidden_weights,
-        layout.hidden_biases,
-        layout.output_weights,
-    );
-    fill(hidden.0, hidden.1, g.hidden_inputs(), &mut rng);
-    fill(hidden.1, hidden.2, 300, &mut rng);
-    fill(layout.output_weights, layout.output_biases, 100, &mut rng);
-    fill(layout.output_biases, layout.params, 300, &mut rng);
-    weights
-}
-
 /// A smooth gradient and ripple plus pixel noise, within [LOW, HIGH] with a few values outside
 /// (clipped detector values exercise the int8 clamp).
 fn random_image(width: usize, height: usize, seed: u64) -> Vec<u16> {
-    let mut rng = Rng(seed ^ 0x5eed);
+    let mut rng = SplitMix64::new(seed ^ 0x5eed);
     let (fx, fy, phase) = (rng.unit() * 0.7, rng.unit() * 0.7, rng.unit() * 6.0);
     let mut pixels = Vec::with_capacity(width * height);
     for y in 0..height {
         for x in 0..width {
             let ripple = (fx * x as f32 + fy * y as f32 + phase).sin();
-            let value = 2000.0 + 700.0 * ripple + 6.0 * y as f32 + rng.symmetric(250.0);
+            let value = 2000.0 + 700.0 * ripple + 6.0 * y as f32 + rng.signed_unit() * 250.0;
             pixels.push(value.clamp(0.0, 65535.0) as u16);
         }
     }
@@ -114,7 +56,7 @@ fn chosen_pixels(
     width: usize,
     height: usize,
     pixels: &Pixels,
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
 ) -> Vec<(usize, usize)> {
     match pixels {
         Pixels::All => (0..height)
@@ -180,7 +122,7 @@ fn check_f32<A: Architecture, const N: usize>(
     let side = A::WINDOW;
     let mut window = vec![0.0f32; side * side];
     let mut scratch = vec![0.0f32; reference::scratch_len::<A>()];
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     for (y, x) in chosen_pixels(width, height, &pixels, &mut rng) {
         cut_window(&image, &affine(), y, x, side, &mut window).unwrap();
         let want = reference::forward_window(weights, &window, &mut scratch)
@@ -232,7 +174,7 @@ fn check_int8<A: Architecture, const N: usize, const NW: usize, const NB: usize>
     let half = (side / 2) as isize;
     let mut window = vec![0i8; side * side];
     let mut scratch = vec![0i8; int8::scratch_len_int8::<A>()];
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     for (y, x) in chosen_pixels(width, height, &pixels, &mut rng) {
         for (dy, line) in window.chunks_exact_mut(side).enumerate() {
             for (dx, value) in line.iter_mut().enumerate() {
@@ -262,7 +204,7 @@ const SMALL: [(usize, usize); 6] = [(1, 1), (1, 9), (9, 1), (7, 1), (1, 7), (5, 
 
 #[test]
 fn config1_f32() {
-    let weights = random_weights::<Config1, { Config1::PARAMS }>(1);
+    let weights = boxed_random_weights::<Config1, { Config1::PARAMS }>(1);
     for (index, size) in SMALL.iter().enumerate() {
         check_f32(&weights, *size, Pixels::All, 10 + index as u64);
     }
@@ -272,7 +214,7 @@ fn config1_f32() {
 
 #[test]
 fn config1_int8() {
-    let weights = random_weights::<Config1, { Config1::PARAMS }>(2);
+    let weights = boxed_random_weights::<Config1, { Config1::PARAMS }>(2);
     type W = F32Weights<Config1, { Config1::PARAMS }>;
     let check =
         check_int8::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>;
@@ -286,14 +228,14 @@ fn config1_int8() {
 
 #[test]
 fn config2_f32() {
-    let weights = random_weights::<Config2, { Config2::PARAMS }>(3);
+    let weights = boxed_random_weights::<Config2, { Config2::PARAMS }>(3);
     check_f32(&weights, (1, 1), Pixels::All, 50);
     check_f32(&weights, (11, 13), Pixels::Sample { extra: 0 }, 53);
 }
 
 #[test]
 fn config2_int8() {
-    let weights = random_weights::<Config2, { Config2::PARAMS }>(4);
+    let weights = boxed_random_weights::<Config2, { Config2::PARAMS }>(4);
     let check =
         check_int8::<Config2, { Config2::PARAMS }, { Config2::WEIGHTS }, { Config2::BIASES }>;
     check(&weights, (1, 1), Pixels::All, 60);
@@ -304,14 +246,14 @@ fn config2_int8() {
 
 #[test]
 fn config3_f32() {
-    let weights = random_weights::<Config3, { Config3::PARAMS }>(5);
+    let weights = boxed_random_weights::<Config3, { Config3::PARAMS }>(5);
     check_f32(&weights, (1, 1), Pixels::All, 70);
     check_f32(&weights, (7, 1), Pixels::Sample { extra: 0 }, 71);
 }
 
 #[test]
 fn config3_int8() {
-    let weights = random_weights::<Config3, { Config3::PARAMS }>(6);
+    let weights = boxed_random_weights::<Config3, { Config3::PARAMS }>(6);
     let check =
         check_int8::<Config3, { Config3::PARAMS }, { Config3::WEIGHTS }, { Config3::BIASES }>;
     check(&weights, (1, 1), Pixels::All, 80);
@@ -322,14 +264,14 @@ fn config3_int8() {
 
 #[test]
 fn config4_f32() {
-    let weights = random_weights::<Config4, { Config4::PARAMS }>(7);
+    let weights = boxed_random_weights::<Config4, { Config4::PARAMS }>(7);
     check_f32(&weights, (1, 1), Pixels::All, 90);
     check_f32(&weights, (2, 2), Pixels::All, 91);
 }
 
 #[test]
 fn config4_int8() {
-    let weights = random_weights::<Config4, { Config4::PARAMS }>(8);
+    let weights = boxed_random_weights::<Config4, { Config4::PARAMS }>(8);
     let check =
         check_int8::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>;
     check(&weights, (1, 1), Pixels::All, 100);
@@ -341,12 +283,12 @@ fn config4_int8() {
 /// (largest ring 33 rows) at 100 x 2, configuration 4 int8 (largest ring 73 rows) at 160 x 1.
 #[test]
 fn tall_images_wrap_every_ring() {
-    let weights = random_weights::<Config1, { Config1::PARAMS }>(9);
+    let weights = boxed_random_weights::<Config1, { Config1::PARAMS }>(9);
     check_f32(&weights, (2, 100), Pixels::Sample { extra: 12 }, 110);
     let check =
         check_int8::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>;
     check(&weights, (2, 100), Pixels::Sample { extra: 20 }, 111);
-    let weights = random_weights::<Config4, { Config4::PARAMS }>(10);
+    let weights = boxed_random_weights::<Config4, { Config4::PARAMS }>(10);
     let check =
         check_int8::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>;
     check(&weights, (1, 160), Pixels::Sample { extra: 4 }, 112);
@@ -356,10 +298,10 @@ fn tall_images_wrap_every_ring() {
 /// precisions; a failure names the seed, which reproduces it.
 #[test]
 fn property_random_shapes() {
-    let mut shapes = Rng(0xd5e5);
+    let mut shapes = SplitMix64::new(0xd5e5);
     for seed in 0..6u64 {
         let (width, height) = (1 + shapes.below(20), 1 + shapes.below(20));
-        let weights = random_weights::<Config1, { Config1::PARAMS }>(1000 + seed);
+        let weights = boxed_random_weights::<Config1, { Config1::PARAMS }>(1000 + seed);
         check_f32(
             &weights,
             (width, height),
@@ -381,7 +323,7 @@ fn property_random_shapes() {
 /// wrong accumulation order would show in the bits.
 #[test]
 fn random_weights_give_spread_logits() {
-    let weights = random_weights::<Config1, { Config1::PARAMS }>(1);
+    let weights = boxed_random_weights::<Config1, { Config1::PARAMS }>(1);
     let raw = random_image(6, 6, 3);
     let image = RawImage::new(&raw, 6, 6).unwrap();
     let logits = dense_f32(&weights, &image);
@@ -398,7 +340,7 @@ fn random_weights_give_spread_logits() {
 /// consumed.
 #[test]
 fn refusals_are_errors() {
-    let weights = random_weights::<Config1, { Config1::PARAMS }>(1);
+    let weights = boxed_random_weights::<Config1, { Config1::PARAMS }>(1);
     let needed = dense::workspace_len::<Config1>(4);
     let mut workspace = vec![0.0f32; needed];
     let short = DenseScanner::new(&weights, affine(), 4, &mut workspace[..needed / 2]).err();

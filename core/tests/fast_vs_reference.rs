@@ -11,69 +11,16 @@ use bonemask_core::architecture::Architecture;
 use bonemask_core::fast::{self, DenseOutput, Kernel, ScanOptions};
 use bonemask_core::int8::{InputQuant, Int8Weights};
 use bonemask_core::quantize::quantize;
+use bonemask_core::random::{SplitMix64, boxed_random_weights};
 use bonemask_core::scaling::InputAffine;
 use bonemask_core::window::RawImage;
-use bonemask_core::{Config1, Config2, Config3, Config4, F32Weights};
-
-/// A seeded splitmix64 stream.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-limit, limit).
-    fn uniform(&mut self, limit: f32) -> f32 {
-        let unit = (self.next() >> 40) as f32 / (1u64 << 24) as f32;
-        (2.0 * unit - 1.0) * limit
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
-
-/// Weights uniform in +-sqrt(3 / fan_in) of each layer, biases in +-0.1.
-fn random_weights<A: Architecture, const N: usize>(seed: u64) -> Box<F32Weights<A, N>> {
-    let g = A::GEOMETRY;
-    let layout = g.layout;
-    let mut random = Random(seed);
-    let mut weights = F32Weights::<A, N>::boxed();
-    let params = weights.params_mut();
-    let mut fill = |range: core::ops::Range<usize>, limit: f32| {
-        for value in &mut params[range] {
-            *value = random.uniform(limit);
-        }
-    };
-    for stage in 0..3 {
-        let fan_in = g.channels_in[stage] * g.kernels[stage] * g.kernels[stage];
-        fill(
-            layout.conv_weights[stage]..layout.conv_biases[stage],
-            (3.0 / fan_in as f32).sqrt(),
-        );
-        fill(
-            layout.conv_biases[stage]..layout.conv_biases[stage] + 36,
-            0.1,
-        );
-    }
-    let hidden_limit = (3.0 / g.hidden_inputs() as f32).sqrt();
-    fill(layout.hidden_weights..layout.hidden_biases, hidden_limit);
-    fill(layout.hidden_biases..layout.output_weights, 0.1);
-    fill(layout.output_weights..layout.output_biases, 0.3);
-    fill(layout.output_biases..layout.params, 0.1);
-    weights
-}
+use bonemask_core::{Config1, Config2, Config3, Config4};
 
 /// 12-bit random pixels, and the affine map of that range.
 fn random_image(height: usize, width: usize, seed: u64) -> Vec<u16> {
-    let mut random = Random(seed);
+    let mut random = SplitMix64::new(seed);
     (0..height * width)
-        .map(|_| (random.next() % 4096) as u16)
+        .map(|_| (random.next_u64() % 4096) as u16)
         .collect()
 }
 
@@ -102,7 +49,7 @@ fn sample_pixels(height: usize, width: usize, budget: usize, seed: u64) -> Vec<(
         (last_y / 2, last_x),
         (last_y / 2, last_x / 2),
     ];
-    let mut random = Random(seed);
+    let mut random = SplitMix64::new(seed);
     while pixels.len() < budget {
         pixels.push((random.below(height), random.below(width)));
     }
@@ -165,7 +112,7 @@ struct Case<'a> {
 }
 
 fn check_f32<A: Architecture, const N: usize>(case: &Case<'_>) {
-    let weights = random_weights::<A, N>(u64::from(case.config));
+    let weights = boxed_random_weights::<A, N>(u64::from(case.config));
     for (index, &(height, width)) in case.sizes.iter().enumerate() {
         let pixels = random_image(height, width, index as u64 + 100);
         let image = RawImage::new(&pixels, width, height).unwrap();
@@ -207,7 +154,7 @@ fn check_f32<A: Architecture, const N: usize>(case: &Case<'_>) {
 }
 
 fn check_int8<A: Architecture, const N: usize, const NW: usize, const NB: usize>(case: &Case<'_>) {
-    let float = random_weights::<A, N>(u64::from(case.config) + 10);
+    let float = boxed_random_weights::<A, N>(u64::from(case.config) + 10);
     let mut weights = Box::new(Int8Weights::<A, NW, NB>::zeroed());
     quantize(&*float, &mut weights);
     let quant = InputQuant::from_affine(&AFFINE);
@@ -404,7 +351,7 @@ fn fast_matches_streaming_scanner_config1() {
     let pixels = random_image(height, width, 7);
     let image = RawImage::new(&pixels, width, height).unwrap();
     let every = all_pixels(height, width);
-    let weights = random_weights::<Config1, { Config1::PARAMS }>(31);
+    let weights = boxed_random_weights::<Config1, { Config1::PARAMS }>(31);
     let options = ScanOptions {
         threads: 2,
         ..ScanOptions::default()

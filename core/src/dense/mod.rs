@@ -83,6 +83,42 @@ pub enum DenseError {
     Image(ImageError),
 }
 
+impl core::fmt::Display for DenseError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DenseError::Empty => write!(f, "the image has no pixels"),
+            DenseError::WorkspaceTooSmall { needed, found } => {
+                write!(
+                    f,
+                    "workspace holds {found} elements, the scan needs {needed}"
+                )
+            }
+            DenseError::SumsTooSmall { needed, found } => {
+                write!(
+                    f,
+                    "sum buffer holds {found} elements, the scan needs {needed}"
+                )
+            }
+            DenseError::RowLength { expected, found } => {
+                write!(
+                    f,
+                    "row of {found} pixels given to a scanner of width {expected}"
+                )
+            }
+            DenseError::Finished => write!(f, "the scan is finished; start a new scanner"),
+            DenseError::OutputSize { expected, found } => {
+                write!(
+                    f,
+                    "output holds {found} logit pairs, the image needs {expected}"
+                )
+            }
+            DenseError::Image(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl core::error::Error for DenseError {}
+
 /// One finished output row: `Wd` logit pairs {other, bone}, pixel-major. `T` is `f32`, or
 /// `i32` fixed point for the int8 path. Borrowed from the workspace until the closure returns.
 #[derive(Clone, Copy, Debug)]
