@@ -19,6 +19,7 @@ pub mod dicom_io;
 pub mod drr;
 pub mod mask;
 pub mod metrics;
+pub mod model;
 pub mod output;
 pub mod phantom;
 pub mod png_io;

@@ -1,7 +1,7 @@
 //! `bonemask info`: describes a file without changing it.
 //!
-//! Today it knows DICOM (recognised by the "DICM" marker at byte 128). Other kinds of file,
-//! such as model weights, get their own `describe_*` function and a branch in [`run`].
+//! It knows DICOM (recognised by the "DICM" marker at byte 128) and bonemask weights files
+//! (recognised by their `BONEMASK` magic); each kind has its own `describe_*` function.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::dicom_io::read::{open_object, source_info, transfer_syntax_name};
+use bonemask_core::weights_file;
 use dicom_dictionary_std::tags;
 
 /// Arguments of `bonemask info`.
@@ -30,10 +31,47 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
     if is_dicom(&bytes) {
         return describe_dicom(path, &bytes);
     }
+    if bytes.starts_with(&weights_file::MAGIC) {
+        return describe_weights(path, &bytes);
+    }
     bail!(
-        "{}: not a file bonemask knows (expected DICOM)",
+        "{}: not a file bonemask knows (expected DICOM or a bonemask weights file)",
         path.display()
     )
+}
+
+/// Prints a weights file's configuration, precision, input scaling and provenance, after
+/// checking it whole (magic, version, checksum, and that its configuration loads).
+fn describe_weights(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let model = crate::model::Model::from_bytes(bytes, &path.display().to_string())?;
+    let header = &model.header;
+    let table = header.table;
+    println!(
+        "file                {} ({} bytes)",
+        path.display(),
+        bytes.len()
+    );
+    println!(
+        "kind                bonemask weights, format version {}",
+        header.version
+    );
+    println!(
+        "configuration       {} (window {}x{}, filters {:?}, pools {:?})",
+        header.configuration, table.window, table.window, table.kernels, table.pools
+    );
+    println!("precision           {:?}", header.precision);
+    println!(
+        "multiply-adds       {} per pixel (dense)",
+        model.macs_per_pixel()
+    );
+    println!("input scaling       {:?}", header.scaling);
+    let provenance = &header.provenance;
+    println!(
+        "provenance          seed {}, {} epochs, {} labelled pixels per epoch",
+        provenance.seed, provenance.epochs, provenance.labelled_pixels
+    );
+    println!("description         {}", provenance.description);
+    Ok(())
 }
 
 /// Prints a DICOM file's size, pixel format, transfer syntax, rescale and identifiers.

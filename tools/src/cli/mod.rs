@@ -6,11 +6,15 @@
 //! line to [`run`]. Errors returned here carry context naming the file and the operation;
 //! `main` prints them and exits with status 1.
 
+pub mod bench;
 pub mod drr;
 pub mod eval;
 pub mod info;
 pub mod phantom;
 pub mod progress;
+pub mod segment;
+pub mod train;
+pub mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +34,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Label every pixel of radiographs (DICOM or PNG): mask, probability, overlay, DICOM SEG.
+    Segment(segment::SegmentArgs),
+    /// Train a network on radiographs with bone masks; export f32 and int8 weights files.
+    Train(train::TrainArgs),
+    /// Time the dense scan of an image against window-by-window scanning.
+    Bench(bench::BenchArgs),
+    /// Check the fast path against the streaming dense scan and the per-window reference.
+    Verify(verify::VerifyArgs),
     /// Compare predicted bone masks with ground truth (pixel, Rand, warping error, Dice, IoU).
     Eval(eval::EvalArgs),
     /// Generate synthetic radiographs with exact bone masks (DICOM + PNG mask).
@@ -43,6 +55,10 @@ pub enum Command {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
+        Command::Segment(args) => segment::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Drr(args) => drr::run(args),
