@@ -205,35 +205,29 @@ impl Model {
 
 type Maps = (Vec<u8>, Vec<f32>, &'static str);
 
-fn from_f32(output: Result<DenseOutput<f32>, FastError>) -> Result<Maps, ModelError> {
+/// Labels and bone probabilities from dense logits; `margin` is the real-valued bone-minus-other
+/// logit of a pixel.
+fn to_maps<T: PartialOrd + Copy>(
+    output: Result<DenseOutput<T>, FastError>,
+    margin: impl Fn(&[T; 2]) -> f32,
+) -> Result<Maps, ModelError> {
     let output = output.map_err(ModelError::Scan)?;
     let labels = output
         .logits
         .iter()
         .map(|l| u8::from(l[1] > l[0]))
         .collect();
-    let probability = output
-        .logits
-        .iter()
-        .map(|l| logistic(l[1] - l[0]))
-        .collect();
+    let probability = output.logits.iter().map(|l| logistic(margin(l))).collect();
     Ok((labels, probability, output.kernel.name()))
 }
 
+fn from_f32(output: Result<DenseOutput<f32>, FastError>) -> Result<Maps, ModelError> {
+    to_maps(output, |l| l[1] - l[0])
+}
+
 fn from_int8(output: Result<DenseOutput<i32>, FastError>) -> Result<Maps, ModelError> {
-    let output = output.map_err(ModelError::Scan)?;
     let scale = 1.0 / (1u32 << bonemask_core::int8::LOGIT_FRACTION_BITS) as f32;
-    let labels = output
-        .logits
-        .iter()
-        .map(|l| u8::from(l[1] > l[0]))
-        .collect();
-    let probability = output
-        .logits
-        .iter()
-        .map(|l| logistic((l[1] as i64 - l[0] as i64) as f32 * scale))
-        .collect();
-    Ok((labels, probability, output.kernel.name()))
+    to_maps(output, move |l| (l[1] as i64 - l[0] as i64) as f32 * scale)
 }
 
 fn read_f32<A: Architecture, const N: usize>(

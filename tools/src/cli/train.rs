@@ -145,16 +145,16 @@ fn settings(args: &TrainArgs) -> anyhow::Result<TrainSettings> {
     };
     settings.checkpoint = Some(with_suffix(&args.output, "checkpoint"));
     settings.resume = args.resume.clone();
+    // At most 96 bytes are stored: a short form of the command line.
     settings.description = format!(
-        "bonemask train --config {} --mode {:?} --epochs {} --seed {} on {}",
+        "bonemask train: config {}, {:?}, patch {}, {} epochs x {} px, rate {}, seed {}",
         args.config,
         args.mode,
+        args.patch,
         args.epochs,
+        args.pixels_per_epoch,
+        args.learning_rate,
         args.seed,
-        args.data
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("data")
     )
     .to_lowercase();
     Ok(settings)

@@ -15,12 +15,11 @@ use serde::Serialize;
 use bonemask_core::architecture::Architecture;
 use bonemask_core::dense;
 use bonemask_core::fast::{self, ScanOptions};
-use bonemask_core::int8::{InputQuant, Int8Weights, forward_window_int8, scratch_len_int8};
+use bonemask_core::int8::{InputQuant, Int8Weights};
 use bonemask_core::random::SplitMix64;
-use bonemask_core::reference::{forward_window, scratch_len};
 use bonemask_core::scaling::InputAffine;
 use bonemask_core::weights::F32Weights;
-use bonemask_core::window::{RawImage, cut_window};
+use bonemask_core::window::RawImage;
 
 use crate::cli::segment::{PrecisionArg, read_input};
 use crate::model::{Model, Network};
@@ -240,6 +239,38 @@ fn same_bits_f32(a: &[f32; 2], b: &[f32; 2]) -> bool {
     a[0].to_bits() == b[0].to_bits() && a[1].to_bits() == b[1].to_bits()
 }
 
+/// The logits of the three paths on one image, and how to compare two logit pairs.
+struct Paths<'a, T> {
+    precision: &'static str,
+    width: usize,
+    height: usize,
+    fast: &'a [[T; 2]],
+    streamed: &'a [[T; 2]],
+    reference: &'a [[T; 2]],
+    same: fn(&[T; 2], &[T; 2]) -> bool,
+}
+
+impl<T: Copy + Into<f64> + PartialEq> Paths<'_, T> {
+    fn report(&self, sample: &[(usize, usize)]) -> VerifyReport {
+        let width = self.width;
+        let everywhere =
+            (0..self.height).flat_map(|row| (0..width).map(move |column| (row, column)));
+        VerifyReport {
+            width,
+            height: self.height,
+            precision: self.precision,
+            dense: compare(self.fast, self.streamed, everywhere, width, self.same),
+            per_window: compare(
+                self.fast,
+                self.reference,
+                sample.iter().copied(),
+                width,
+                self.same,
+            ),
+        }
+    }
+}
+
 fn check_f32<A: Architecture, const N: usize>(
     weights: &F32Weights<A, N>,
     image: &RawImage<'_>,
@@ -254,33 +285,19 @@ fn check_f32<A: Architecture, const N: usize>(
     let mut streamed = vec![[0.0f32; 2]; width * height];
     dense::scan_image(weights, image, affine, &mut workspace, &mut streamed)
         .map_err(|e| anyhow::anyhow!("streaming dense scan: {e}"))?;
-    let everywhere = (0..height).flat_map(|row| (0..width).map(move |column| (row, column)));
-    let dense = compare(&fast.logits, &streamed, everywhere, width, same_bits_f32);
 
-    let mut window = vec![0.0f32; A::WINDOW * A::WINDOW];
-    let mut scratch = vec![0.0f32; scratch_len::<A>()];
-    let mut reference = Vec::with_capacity(sample.len());
-    for &(row, column) in sample {
-        cut_window(image, &affine, row, column, A::WINDOW, &mut window)
-            .map_err(|e| anyhow::anyhow!("window at ({row}, {column}): {e}"))?;
-        let prediction = forward_window(weights, &window, &mut scratch)
-            .map_err(|e| anyhow::anyhow!("reference: {e}"))?;
-        reference.push(prediction.logits);
-    }
-    let per_window = compare(
-        &fast.logits,
-        &reference,
-        sample.iter().copied(),
-        width,
-        same_bits_f32,
-    );
-    Ok(VerifyReport {
+    let reference = fast::per_window_f32(weights, image, &affine, sample)
+        .map_err(|e| anyhow::anyhow!("per-window reference: {e}"))?;
+    let paths = Paths {
+        precision: "f32",
         width,
         height,
-        precision: "f32",
-        dense,
-        per_window,
-    })
+        fast: &fast.logits,
+        streamed: &streamed,
+        reference: &reference,
+        same: same_bits_f32,
+    };
+    Ok(paths.report(sample))
 }
 
 fn check_int8<A: Architecture, const NW: usize, const NB: usize>(
@@ -306,38 +323,19 @@ fn check_int8<A: Architecture, const NW: usize, const NB: usize>(
         &mut streamed,
     )
     .map_err(|e| anyhow::anyhow!("streaming dense scan: {e}"))?;
-    let everywhere = (0..height).flat_map(|row| (0..width).map(move |column| (row, column)));
-    let dense = compare(&fast.logits, &streamed, everywhere, width, |a, b| a == b);
 
-    let side = A::WINDOW;
-    let mut window = vec![0i8; side * side];
-    let mut scratch = vec![0i8; scratch_len_int8::<A>()];
-    let mut reference = Vec::with_capacity(sample.len());
-    for &(row, column) in sample {
-        let top = row as isize - (side / 2) as isize;
-        let left = column as isize - (side / 2) as isize;
-        for (index, value) in window.iter_mut().enumerate() {
-            let (dy, dx) = ((index / side) as isize, (index % side) as isize);
-            *value = quant.apply(image.mirrored(top + dy, left + dx));
-        }
-        let prediction = forward_window_int8(weights, &window, &mut scratch)
-            .map_err(|e| anyhow::anyhow!("reference: {e}"))?;
-        reference.push(prediction.logits);
-    }
-    let per_window = compare(
-        &fast.logits,
-        &reference,
-        sample.iter().copied(),
-        width,
-        |a, b| a == b,
-    );
-    Ok(VerifyReport {
+    let reference = fast::per_window_int8(weights, image, &quant, sample)
+        .map_err(|e| anyhow::anyhow!("per-window reference: {e}"))?;
+    let paths = Paths {
+        precision: "int8",
         width,
         height,
-        precision: "int8",
-        dense,
-        per_window,
-    })
+        fast: &fast.logits,
+        streamed: &streamed,
+        reference: &reference,
+        same: |a, b| a == b,
+    };
+    Ok(paths.report(sample))
 }
 
 #[cfg(test)]
