@@ -48,7 +48,7 @@ pub enum Command {
     Phantom(phantom::PhantomArgs),
     /// Render radiographs with exact bone masks from a labelled CT volume (NIfTI).
     Drr(drr::DrrArgs),
-    /// Describe a DICOM file: size, bit depth, photometric, transfer syntax, rescale, UIDs.
+    /// Describe a DICOM file (size, bits, photometric, transfer syntax, UIDs) or a weights file.
     Info(info::InfoArgs),
 }
 
