@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 target=thumbv7em-none-eabihf
 
 build_core_for_cortex_m7() {
-  if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+  if command -v rustup >/dev/null \
+    && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
     cargo build -q -p bonemask-core --target "$target" --release
     return
   fi

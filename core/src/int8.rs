@@ -17,8 +17,8 @@
 //! quantising the float model ([`crate::quantize`]) is done once on the host.
 //!
 //! Memory: `Int8Weights<A, NW, NB>` holds `NW` bytes of weights and `12 * NB` bytes of biases
-//! and multipliers (126,956 + 2,520 = 129,476 bytes for configuration 4, whose 210 channels are 3 x 36 maps,
-//! 100 hidden units and 2 logits).
+//! and multipliers: 126,956 + 2,520 = 129,476 bytes for configuration 4, whose 210 channels
+//! are 3 x 36 maps, 100 hidden units and 2 logits.
 
 use serde::{Deserialize, Serialize};
 

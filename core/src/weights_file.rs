@@ -4,7 +4,8 @@
 //!
 //! | part | encoding |
 //! |---|---|
-//! | header | postcard [`Header`]: magic `BONEMASK`, version, configuration, table, precision, input scaling, provenance |
+//! | header | postcard [`Header`]: magic `BONEMASK`, version, configuration, table, precision,
+//! input scaling, provenance |
 //! | payload | postcard byte string: varint length, then the bytes below |
 //! | checksum | CRC-32 (IEEE) of everything before it, 4 bytes little-endian |
 //!

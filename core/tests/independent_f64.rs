@@ -1,7 +1,7 @@
 //! The f32 reference forward pass against an independent f64 implementation of the same network,
-//! written plainly here from the method's description and sharing no arithmetic with the crate (random weights come from the crate's seeded generator): it
-//! applies tanh before pooling (the textbook order) and lays out the parameters itself from the
-//! documented layout.
+//! written plainly here from the method's description. It shares no arithmetic with the crate
+//! (only the random weights come from the crate's seeded generator): it applies tanh before
+//! pooling (the textbook order) and lays out the parameters itself from the documented layout.
 
 use bonemask_core::Label;
 use bonemask_core::architecture::{Architecture, Config, Config1, Config2, Config3, Config4};
@@ -113,7 +113,8 @@ fn compare<A: Architecture, const N: usize>(seed: u64, windows: usize) {
             let tolerance = 1e-5 * want.abs().max(1.0);
             assert!(
                 error <= tolerance,
-                "config {}, window {index}, logit {class}: f32 {got} vs f64 {want} (error {error:e})",
+                "config {}, window {index}, logit {class}: f32 {got} vs f64 {want} \
+                 (error {error:e})",
                 A::ID,
             );
         }

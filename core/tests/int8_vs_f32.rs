@@ -69,23 +69,27 @@ fn check(name: &str, (agree, relative): (f64, f64)) {
 
 #[test]
 fn int8_agrees_with_f32_on_config1() {
-    let result = agreement::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>(
-        11, 120,
-    );
+    const P: usize = Config1::PARAMS;
+    const W: usize = Config1::WEIGHTS;
+    const B: usize = Config1::BIASES;
+    let result = agreement::<Config1, P, W, B>(11, 120);
     check("config 1", result);
 }
 
 #[test]
 fn int8_agrees_with_f32_on_config2() {
-    let result = agreement::<Config2, { Config2::PARAMS }, { Config2::WEIGHTS }, { Config2::BIASES }>(
-        12, 30,
-    );
+    const P: usize = Config2::PARAMS;
+    const W: usize = Config2::WEIGHTS;
+    const B: usize = Config2::BIASES;
+    let result = agreement::<Config2, P, W, B>(12, 30);
     check("config 2", result);
 }
 
 #[test]
 fn int8_agrees_with_f32_on_config4() {
-    let result =
-        agreement::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>(14, 4);
+    const P: usize = Config4::PARAMS;
+    const W: usize = Config4::WEIGHTS;
+    const B: usize = Config4::BIASES;
+    let result = agreement::<Config4, P, W, B>(14, 4);
     check("config 4", result);
 }

@@ -159,7 +159,8 @@ unsafe fn store_block<const M: usize>(
 ) {
     for (m, lanes) in acc.iter().enumerate() {
         for (v, sum) in lanes.iter().enumerate() {
-            // SAFETY: `m * out_stride + v * 8 + 7 < (M - 1) * out_stride + 16`, the caller's extent.
+            // SAFETY: `m * out_stride + v * 8 + 7 < (M - 1) * out_stride + 16`, the caller's
+            // extent.
             unsafe { _mm256_storeu_si256(out.add(m * out_stride + v * LANES).cast(), *sum) };
         }
     }
