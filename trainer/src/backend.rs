@@ -6,8 +6,9 @@
 //! patch, or [`WINDOWS_PER_GROUP`] windows, per group), computes each group's gradient
 //! sequentially on some thread, and adds the groups in order. The sums therefore do not depend
 //! on the number of threads or on scheduling, and the same batch gives the same bits on the
-//! same machine. (Across machines they may differ: the matrix-product kernel and the AXPY of
-//! the sparse backward pass are chosen by the CPU's features at run time.)
+//! same machine. (Across machines they may differ: the matrix-product kernel, the AXPY of
+//! the sparse backward pass and the direct convolution are chosen by the CPU's features at run
+//! time.)
 
 use rayon::prelude::*;
 

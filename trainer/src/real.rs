@@ -1,5 +1,7 @@
 //! The element type of the training arithmetic (`f32` for training, `f64` for the
-//! finite-difference gradient checks) and the one matrix product every layer is built on.
+//! finite-difference gradient checks) and the one matrix product every layer is built on
+//! (bar the `f32` forward pass of [`crate::layers::direct`], reached through
+//! [`Real::direct_forward`]).
 //!
 //! Matrix products go through `matrixmultiply` (`sgemm` / `dgemm`), which packs its operands
 //! into cache-sized panels and runs an AVX2/FMA micro-kernel chosen at run time. It is called
@@ -8,6 +10,9 @@
 
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use crate::layers::conv::ConvShape;
+use crate::layers::direct::DirectScratch;
 
 /// A float type the layers compute in.
 pub trait Real:
@@ -49,6 +54,19 @@ pub trait Real:
         for (sum, value) in y.iter_mut().zip(x) {
             *sum += a * *value;
         }
+    }
+
+    /// The forward convolution by [`crate::layers::direct`] where that handles the type, shape
+    /// and CPU (`true`, `output` written); `false` leaves `output` to the im2col path.
+    fn direct_forward(
+        _shape: &ConvShape,
+        _input: &[Self],
+        _weights: &[Self],
+        _bias: &[Self],
+        _output: &mut [Self],
+        _scratch: &mut DirectScratch,
+    ) -> bool {
+        false
     }
 
     /// `C = A * B + beta * C` through `matrixmultiply`.
@@ -107,6 +125,17 @@ impl Real for f32 {
         for (sum, value) in y.iter_mut().zip(x) {
             *sum += a * *value;
         }
+    }
+
+    fn direct_forward(
+        shape: &ConvShape,
+        input: &[f32],
+        weights: &[f32],
+        bias: &[f32],
+        output: &mut [f32],
+        scratch: &mut DirectScratch,
+    ) -> bool {
+        crate::layers::direct::forward(shape, input, weights, bias, output, scratch)
     }
 
     unsafe fn gemm_raw(

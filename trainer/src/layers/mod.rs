@@ -4,5 +4,6 @@
 
 pub mod activation;
 pub mod conv;
+pub mod direct;
 pub mod loss;
 pub mod pool;
