@@ -112,7 +112,8 @@ pub enum TrainError {
     },
     /// A parameter became NaN or infinite.
     #[error(
-        "training diverged in epoch {epoch} (a parameter is NaN or infinite); lower the learning rate"
+        "training diverged in epoch {epoch} (a parameter is NaN or infinite); \
+         lower the learning rate"
     )]
     Diverged {
         /// 1-based epoch.

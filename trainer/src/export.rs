@@ -15,6 +15,18 @@ use bonemask_core::weights_file::{Header, Precision, file_len_max, write_f32, wr
 use crate::error::TrainError;
 use crate::train::TrainedModel;
 
+/// `TrainedModel::int8_file_as` for a configuration type, its three sizes spelled out.
+macro_rules! int8_file_of {
+    ($model:expr, $config:ty) => {
+        $model.int8_file_as::<
+                    $config,
+                    { <$config as Architecture>::PARAMS },
+                    { <$config as Architecture>::WEIGHTS },
+                    { <$config as Architecture>::BIASES },
+                >()
+    };
+}
+
 impl TrainedModel {
     /// The parameters as `bonemask_core` weights of configuration `A` (`N = A::PARAMS`).
     pub fn weights_as<A: Architecture, const N: usize>(
@@ -74,10 +86,10 @@ impl TrainedModel {
     /// The int8 weights file of a model of configuration 1-4.
     pub fn int8_file(&self) -> Result<Vec<u8>, TrainError> {
         match self.configuration() {
-            1 => self.int8_file_as::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>(),
-            2 => self.int8_file_as::<Config2, { Config2::PARAMS }, { Config2::WEIGHTS }, { Config2::BIASES }>(),
-            3 => self.int8_file_as::<Config3, { Config3::PARAMS }, { Config3::WEIGHTS }, { Config3::BIASES }>(),
-            4 => self.int8_file_as::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>(),
+            1 => int8_file_of!(self, Config1),
+            2 => int8_file_of!(self, Config2),
+            3 => int8_file_of!(self, Config3),
+            4 => int8_file_of!(self, Config4),
             _ => Err(TrainError::NotAConfiguration),
         }
     }

@@ -20,7 +20,7 @@
 //! | `P` | pool side |
 //! | `d` | dilation: distance between the taps of a filter or pool |
 //! | `s` | stride of a pooling |
-//! | `C_in`, `C_out` | input and output channels of a layer (`MAPS` = 36, `HIDDEN` = 100, 2 logits) |
+//! | `C_in`, `C_out` | input and output channels of a layer (36 maps, 100 hidden, 2 logits) |
 //! | `H`, `W` of a map | rows and columns of a feature map (positions) |
 //! | `h`, `w` | rows and columns of labelled pixels of a sample (1 x 1 in window form) |
 //!
