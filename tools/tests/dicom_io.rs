@@ -328,7 +328,7 @@ fn pydicom_python() -> Option<PathBuf> {
             return Some(python);
         }
     }
-    println!("\nskipped: pydicom not installed");
+    common_data::skip("pydicom not installed");
     None
 }
 

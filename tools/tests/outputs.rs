@@ -113,7 +113,7 @@ fn segmentation_of_a_real_radiograph_keeps_its_identifiers() {
             .is_ok_and(|o| o.status.success())
     });
     let Some(python) = python else {
-        println!("\nskipped: pydicom not installed");
+        common::skip("pydicom not installed");
         return;
     };
     let script = "import sys, pydicom\n\

@@ -16,14 +16,16 @@ use crate::error::TrainError;
 use crate::train::TrainedModel;
 
 /// `TrainedModel::int8_file_as` for a configuration type, its three sizes spelled out.
+// rustfmt indents this body further on every run; the layout is fixed by hand.
+#[rustfmt::skip]
 macro_rules! int8_file_of {
     ($model:expr, $config:ty) => {
         $model.int8_file_as::<
-                    $config,
-                    { <$config as Architecture>::PARAMS },
-                    { <$config as Architecture>::WEIGHTS },
-                    { <$config as Architecture>::BIASES },
-                >()
+            $config,
+            { <$config as Architecture>::PARAMS },
+            { <$config as Architecture>::WEIGHTS },
+            { <$config as Architecture>::BIASES },
+        >()
     };
 }
 

@@ -1,6 +1,13 @@
 //! Where the fetched real data live, shared by the tests that use them.
 
+use std::io::Write;
 use std::path::PathBuf;
+
+/// Prints `skipped: <why>` on its own line straight to standard error, which the test harness
+/// does not capture, so the skip shows in `cargo test` output even when the test passes.
+pub fn skip(why: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "\nskipped: {why}");
+}
 
 /// `.cache/` at the repository root, filled by `tools/fetch-data.sh`.
 pub fn cache_dir() -> PathBuf {
@@ -15,10 +22,10 @@ pub fn fetched(sub: &str, name: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        println!(
-            "\nskipped: {} missing; run tools/fetch-data.sh",
+        skip(&format!(
+            "{} missing; run tools/fetch-data.sh",
             path.display()
-        );
+        ));
         None
     }
 }
