@@ -6,7 +6,7 @@
 
 use clap::Parser;
 
-use bonemask_tools::cli::{Cli, run};
+use bonemask_tools::cli::{Cli, error_message, run};
 
 fn main() {
     let cli = Cli::parse();
@@ -22,7 +22,7 @@ fn main() {
         .format_timestamp(None)
         .init();
     if let Err(err) = run(cli) {
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", error_message(&err));
         std::process::exit(1);
     }
 }

@@ -145,18 +145,21 @@ fn a_truncated_dicom_is_refused_and_nothing_is_written() {
     assert!(left.is_empty(), "no output after a failure: {left:?}");
 }
 
-#[test]
-fn a_damaged_weights_file_is_refused_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let image = phantom(dir.path(), "64x48");
-    let weights = dir.path().join("damaged.weights");
+/// Segments a 64x48 phantom with a configuration-1 weights file named `name`, damaged by
+/// `damage`; returns what `bonemask` said and the output folder it was given.
+fn segment_with_damaged_weights(
+    dir: &Path,
+    name: &str,
+    damage: impl FnOnce(&mut Vec<u8>),
+) -> (Output, std::path::PathBuf) {
+    let image = phantom(dir, "64x48");
+    let weights = dir.join(name);
     config1_weights(&weights);
     let mut bytes = std::fs::read(&weights).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 1;
+    damage(&mut bytes);
     std::fs::write(&weights, &bytes).unwrap();
 
-    let out_dir = dir.path().join("out");
+    let out_dir = dir.join("out");
     let out = bonemask(&[
         "segment",
         &image,
@@ -165,12 +168,42 @@ fn a_damaged_weights_file_is_refused_by_name() {
         "--model",
         weights.to_str().unwrap(),
     ]);
+    (out, out_dir)
+}
+
+#[test]
+fn a_damaged_weights_file_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = segment_with_damaged_weights(dir.path(), "damaged.weights", |bytes| {
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+    });
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let message = text(&out);
     assert!(
         message.contains("damaged.weights") && message.contains("checksum"),
         "{message}"
     );
+}
+
+#[test]
+fn a_truncated_weights_file_is_named_once_with_its_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, out_dir) = segment_with_damaged_weights(dir.path(), "cut.weights", |bytes| {
+        bytes.truncate(bytes.len() / 3);
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let message = text(&out);
+    assert!(message.contains("cut.weights"), "{message}");
+    assert_eq!(
+        message.matches("truncated").count(),
+        1,
+        "said once: {message}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out_dir)
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "no output after a failure: {left:?}");
 }
 
 #[test]

@@ -52,6 +52,21 @@ pub enum Command {
     Info(info::InfoArgs),
 }
 
+/// The one-line message `main` prints for a failed command: the error, then each cause in turn
+/// unless its text already stands in the message. Many errors here embed their cause's text
+/// and also report it as their source, so printing the whole chain would say it twice.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
@@ -63,5 +78,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Phantom(args) => phantom::run(args),
         Command::Drr(args) => drr::run(args),
         Command::Info(args) => info::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: cannot read: {source}")]
+    struct Embedding {
+        path: &'static str,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let source = std::io::Error::other("file is truncated");
+        let error = anyhow::Error::new(Embedding {
+            path: "a.weights",
+            source,
+        });
+        assert_eq!(
+            error_message(&error),
+            "a.weights: cannot read: file is truncated"
+        );
+    }
+
+    #[test]
+    fn a_cause_not_in_the_message_is_appended() {
+        let error = anyhow::Error::new(std::io::Error::other("disk full")).context("out/a.png");
+        assert_eq!(error_message(&error), "out/a.png: disk full");
     }
 }
