@@ -130,7 +130,7 @@ impl Engine for IntegerEngine<'_> {
     fn conv_row(&self, plan: &Plan, stage: usize, rows: &[&[i16]], out: &mut [i32]) {
         match self.kernel {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2Fma => {
+            Kernel::Avx2Fma | Kernel::Avx512Vnni => {
                 // SAFETY: an `Avx2Fma` engine is only built after `Kernel::is_available`
                 // confirmed AVX2 (and FMA) on this CPU.
                 unsafe { super::integer_avx2::conv_row(self, plan, stage, rows, out) }
@@ -142,7 +142,7 @@ impl Engine for IntegerEngine<'_> {
     fn pool_row(&self, plan: &Plan, stage: usize, rows: &[&[i32]], out: &mut [i16]) {
         match self.kernel {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2Fma => {
+            Kernel::Avx2Fma | Kernel::Avx512Vnni => {
                 // SAFETY: as in `conv_row`, the CPU has AVX2.
                 unsafe { super::integer_avx2::pool_row(self, plan, stage, rows, out) }
             }
@@ -153,7 +153,7 @@ impl Engine for IntegerEngine<'_> {
     fn hidden_row(&self, plan: &Plan, rows: &[&[i16]], out: &mut [[i32; 2]]) {
         match self.kernel {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2Fma => {
+            Kernel::Avx2Fma | Kernel::Avx512Vnni => {
                 // SAFETY: as in `conv_row`, the CPU has AVX2.
                 unsafe { super::integer_avx2::hidden_row(self, plan, rows, out) }
             }

@@ -24,6 +24,8 @@
 mod float;
 #[cfg(target_arch = "x86_64")]
 mod float_avx2;
+#[cfg(target_arch = "x86_64")]
+mod float_avx512;
 mod integer;
 #[cfg(target_arch = "x86_64")]
 mod integer_avx2;
@@ -43,6 +45,8 @@ use crate::window::{ImageError, RawImage};
 /// The row kernels a scan runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
+    /// x86-64 AVX-512 intrinsics (F, BW, VL and VNNI), 16 f32 or 16 i32 lanes per vector.
+    Avx512Vnni,
     /// x86-64 AVX2 and FMA intrinsics, 8 f32 or 8 i32 lanes per vector.
     Avx2Fma,
     /// Plain Rust for any CPU.
@@ -50,10 +54,13 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU runs: [`Kernel::Avx2Fma`] where AVX2 and FMA are present,
-    /// else [`Kernel::Portable`].
+    /// The fastest kernel this CPU runs: [`Kernel::Avx512Vnni`] where AVX-512 F, BW, VL and
+    /// VNNI are present, else [`Kernel::Avx2Fma`] where AVX2 and FMA are, else
+    /// [`Kernel::Portable`].
     pub fn detect() -> Kernel {
-        if Kernel::Avx2Fma.is_available() {
+        if Kernel::Avx512Vnni.is_available() {
+            Kernel::Avx512Vnni
+        } else if Kernel::Avx2Fma.is_available() {
             Kernel::Avx2Fma
         } else {
             Kernel::Portable
@@ -68,14 +75,25 @@ impl Kernel {
             Kernel::Avx2Fma => {
                 std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                // AVX2 and FMA too: every such CPU has them, and the kernel's f32 helpers may
+                // assume them.
+                Kernel::Avx2Fma.is_available()
+                    && std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+                    && std::is_x86_feature_detected!("avx512vl")
+                    && std::is_x86_feature_detected!("avx512vnni")
+            }
             #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2Fma => false,
+            Kernel::Avx2Fma | Kernel::Avx512Vnni => false,
         }
     }
 
-    /// Short name for logs and benchmarks: `"avx2+fma"` or `"portable"`.
+    /// Short name for logs and benchmarks: `"avx512-vnni"`, `"avx2+fma"` or `"portable"`.
     pub fn name(self) -> &'static str {
         match self {
+            Kernel::Avx512Vnni => "avx512-vnni",
             Kernel::Avx2Fma => "avx2+fma",
             Kernel::Portable => "portable",
         }
