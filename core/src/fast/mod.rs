@@ -29,6 +29,8 @@ mod float_avx512;
 mod integer;
 #[cfg(target_arch = "x86_64")]
 mod integer_avx2;
+#[cfg(target_arch = "x86_64")]
+mod integer_avx512;
 mod plan;
 mod stream;
 

@@ -1,0 +1,480 @@
+//! The int8 row kernels for x86-64 CPUs with AVX-512 F, BW, VL and VNNI: sixteen neighbouring
+//! output columns in the i32 lanes of one vector.
+//!
+//! Stages after the first and the hidden layer multiply four channels at once with
+//! `vpdpbusd` (u8 x s8, four products added into an i32 lane, no saturation): a `T` row holds
+//! channels `4q .. 4q + 3` of one column in the four bytes of a 32-bit lane, each activation
+//! offset by +128 to be unsigned (see [`super::integer::QuadWeights`] for the exact
+//! correction of the bias and why it holds). A call computes `M` output maps x 32 columns, each
+//! weight read as an embedded broadcast. Stage 0 (one input channel, about 1.4% of the work)
+//! multiplies i16 inputs sign-extended to i32 with `vpdpwssd`, the weight in the low half only,
+//! so each lane adds exactly `input * weight`. Requantisation runs on i64 halves of the lanes
+//! (`vpmuldq`, `vpsraq`), the `tanh` table is read with `vpgatherdd`, and the output layer's
+//! two logits are vectorised across columns the same way as stage 0. Sums are exact (i32, in
+//! any order), so every bit equals the reference's.
+//!
+//! Not here: the f32 kernels ([`super::float_avx512`]).
+
+use core::arch::x86_64::*;
+
+use super::integer::{IntegerEngine, QUAD_CONV_BLOCK, QUAD_HIDDEN_BLOCK, QuadWeights};
+use super::plan::{BLOCK, MAX_TAPS, Plan};
+use crate::architecture::{HIDDEN, MAPS, STAGES};
+use crate::int8::{Requant, TANH_TABLE_HALF};
+
+/// i32 lanes of one vector.
+const LANES: usize = 16;
+
+/// Vectors of output columns per full micro-kernel call (32 columns).
+const VECTORS: usize = 2;
+
+/// Columns of one full micro-kernel call.
+const WIDE: usize = VECTORS * LANES;
+
+const _: () = assert!(BLOCK == LANES && MAPS.is_multiple_of(4));
+
+/// Where one micro-kernel call reads: `rows[ky]` points at the first byte of a `T` row slot.
+struct Taps {
+    rows: [*const u8; MAX_TAPS],
+    /// Channel quads (or 1 for the single-channel i16 `T_0`).
+    groups: usize,
+    kernel: usize,
+    pitch: usize,
+    dilation: usize,
+}
+
+impl Taps {
+    /// The tap geometry of layer `layer`, after checking each row holds a whole slot
+    /// (`channels * t_pitch` i16, of which the quad layout uses the first `channels * t_pitch`
+    /// bytes), which every read at a column below `out_pitch` stays in.
+    fn new(plan: &Plan, layer: usize, rows: &[&[i16]]) -> Taps {
+        let (channels, pitch) = (plan.channels[layer], plan.t_pitch[layer]);
+        assert!(rows.len() == plan.kernels[layer] && rows.len() <= MAX_TAPS);
+        assert!(rows.iter().all(|row| row.len() >= channels * pitch));
+        assert!(channels == 1 || channels.is_multiple_of(4));
+        let mut pointers = [core::ptr::null(); MAX_TAPS];
+        for (pointer, row) in pointers.iter_mut().zip(rows) {
+            *pointer = row.as_ptr().cast();
+        }
+        Taps {
+            rows: pointers,
+            groups: channels.div_ceil(4),
+            kernel: plan.kernels[layer],
+            pitch,
+            dilation: plan.dilations[layer],
+        }
+    }
+}
+
+/// `M` output maps x `16 V` columns from channel-quad rows: `out[m * out_stride + x]` gets
+/// `bias[m] + sum(weights * (inputs + 128))`.
+///
+/// # Safety
+/// `packed` holds `groups * kernel^2 * M` i32 (`[C / 4][K][K][M]`), `bias` `M`, `out` at least
+/// `(M - 1) * out_stride + 16 V`; the rows of `taps` hold `groups * pitch * 4` bytes and
+/// `x0 + 16 V <= pitch - (kernel - 1) * d`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn micro_kernel_quads<const M: usize, const V: usize>(
+    packed: *const i32,
+    bias: *const i32,
+    taps: &Taps,
+    x0: usize,
+    out: *mut i32,
+    out_stride: usize,
+) {
+    // SAFETY: every offset stays within the extents the caller guarantees; the largest read
+    // ends at byte `((groups - 1) * pitch + x0 + 16 V - 1 + (kernel - 1) * d) * 4 + 3`.
+    unsafe {
+        let mut acc: [[__m512i; V]; M] =
+            core::array::from_fn(|m| [_mm512_set1_epi32(*bias.add(m)); V]);
+        let mut weight = packed;
+        for group in 0..taps.groups {
+            for ky in 0..taps.kernel {
+                let line = taps.rows[ky].add((group * taps.pitch + x0) * 4);
+                for kx in 0..taps.kernel {
+                    let at = line.add(kx * taps.dilation * 4);
+                    let input: [__m512i; V] =
+                        core::array::from_fn(|v| _mm512_loadu_si512(at.add(4 * v * LANES).cast()));
+                    for (m, lanes) in acc.iter_mut().enumerate() {
+                        let w = _mm512_set1_epi32(*weight.add(m));
+                        for (sum, value) in lanes.iter_mut().zip(input) {
+                            *sum = _mm512_dpbusd_epi32(*sum, value, w);
+                        }
+                    }
+                    weight = weight.add(M);
+                }
+            }
+        }
+        store_block(&acc, out, out_stride);
+    }
+}
+
+/// `M` output maps x `16 V` columns from the single-channel i16 `T_0` rows.
+///
+/// # Safety
+/// As [`micro_kernel_quads`] with one channel: `packed` holds `kernel^2 * M` i32 (each weight
+/// in the low i16, 0 in the high one) and every row holds `pitch` i16.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn micro_kernel_single<const M: usize, const V: usize>(
+    packed: *const i32,
+    bias: *const i32,
+    taps: &Taps,
+    x0: usize,
+    out: *mut i32,
+    out_stride: usize,
+) {
+    // SAFETY: the largest read ends at i16 `x0 + 16 V - 1 + (kernel - 1) * d < pitch`.
+    unsafe {
+        let mut acc: [[__m512i; V]; M] =
+            core::array::from_fn(|m| [_mm512_set1_epi32(*bias.add(m)); V]);
+        let mut weight = packed;
+        for ky in 0..taps.kernel {
+            let line = taps.rows[ky].cast::<i16>().add(x0);
+            for kx in 0..taps.kernel {
+                let at = line.add(kx * taps.dilation);
+                // Sign-extended: the high i16 of a lane is 0 or -1, times the weight's high
+                // half, 0.
+                let input: [__m512i; V] = core::array::from_fn(|v| {
+                    _mm512_cvtepi16_epi32(_mm256_loadu_si256(at.add(v * LANES).cast()))
+                });
+                for (m, lanes) in acc.iter_mut().enumerate() {
+                    let w = _mm512_set1_epi32(*weight.add(m));
+                    for (sum, value) in lanes.iter_mut().zip(input) {
+                        *sum = _mm512_dpwssd_epi32(*sum, value, w);
+                    }
+                }
+                weight = weight.add(M);
+            }
+        }
+        store_block(&acc, out, out_stride);
+    }
+}
+
+/// Stores `M` x `V` accumulator vectors as `M` rows of `16 V` i32, `out_stride` apart.
+///
+/// # Safety
+/// `out` is writable for `(M - 1) * out_stride + 16 V` i32.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn store_block<const M: usize, const V: usize>(
+    acc: &[[__m512i; V]; M],
+    out: *mut i32,
+    out_stride: usize,
+) {
+    for (m, lanes) in acc.iter().enumerate() {
+        for (v, sum) in lanes.iter().enumerate() {
+            // SAFETY: `m * out_stride + v * 16 + 15 < (M - 1) * out_stride + 16 V`, the
+            // caller's extent.
+            unsafe { _mm512_storeu_si512(out.add(m * out_stride + v * LANES).cast(), *sum) };
+        }
+    }
+}
+
+/// Which micro-kernel a block of columns runs.
+#[derive(Clone, Copy)]
+enum Input {
+    /// The single-channel i16 `T_0`.
+    Single,
+    /// Channel quads of u8.
+    Quads,
+}
+
+/// `M` maps over columns `x0 .. x0 + 32`, or `x0 .. x0 + 16` where the wide call would pass
+/// `limit`; returns the columns done.
+///
+/// # Safety
+/// As the micro-kernels, with `x0 + 16 <= limit` and `limit <= out_pitch` of the layer.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn columns<const M: usize>(
+    input: Input,
+    (packed, bias): (*const i32, *const i32),
+    taps: &Taps,
+    (x0, limit): (usize, usize),
+    out: *mut i32,
+    out_stride: usize,
+) -> usize {
+    // SAFETY: the wide call is made only when its 32 columns end at or below `limit`.
+    unsafe {
+        let wide = x0 + WIDE <= limit;
+        match (input, wide) {
+            (Input::Single, true) => {
+                micro_kernel_single::<M, VECTORS>(packed, bias, taps, x0, out, out_stride)
+            }
+            (Input::Single, false) => {
+                micro_kernel_single::<M, 1>(packed, bias, taps, x0, out, out_stride)
+            }
+            (Input::Quads, true) => {
+                micro_kernel_quads::<M, VECTORS>(packed, bias, taps, x0, out, out_stride)
+            }
+            (Input::Quads, false) => {
+                micro_kernel_quads::<M, 1>(packed, bias, taps, x0, out, out_stride)
+            }
+        }
+        if wide { WIDE } else { LANES }
+    }
+}
+
+/// The quad-packed weights of an engine built for this kernel.
+fn quad_weights<'e>(engine: &'e IntegerEngine<'_>) -> &'e QuadWeights {
+    match &engine.quads {
+        Some(quads) => quads,
+        None => panic!("an avx512-vnni int8 engine is built with its quad-packed weights"),
+    }
+}
+
+/// `C_stage` row (`[MAPS][out_pitch]` i32) from its `K` input rows.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(crate) fn conv_row(
+    engine: &IntegerEngine<'_>,
+    plan: &Plan,
+    stage: usize,
+    rows: &[&[i16]],
+    out: &mut [i32],
+) {
+    let taps = Taps::new(plan, stage, rows);
+    let out_pitch = plan.out_pitch[stage];
+    let filter_len = taps.groups * taps.kernel * taps.kernel;
+    let quads = quad_weights(engine);
+    let (packed, bias) = (&quads.conv[stage], &quads.conv_bias[stage]);
+    assert!(packed.len() == MAPS * filter_len && bias.len() == MAPS);
+    assert!(out.len() >= MAPS * out_pitch && out_pitch.is_multiple_of(BLOCK));
+    let input = if stage == 0 {
+        Input::Single
+    } else {
+        Input::Quads
+    };
+    let mut x0 = 0;
+    while x0 < out_pitch {
+        let mut done = 0;
+        for first in (0..MAPS).step_by(QUAD_CONV_BLOCK) {
+            // SAFETY: `packed` and `bias` hold MAPS filters (asserted) in blocks of
+            // QUAD_CONV_BLOCK, `out` holds MAPS rows of `out_pitch` with `x0 + 16 <=
+            // out_pitch` (both multiples of 16), and `Taps::new` checked the rows.
+            unsafe {
+                let weights = packed.as_ptr().add(first * filter_len);
+                let at = out.as_mut_ptr().add(first * out_pitch + x0);
+                let bias = bias.as_ptr().add(first);
+                done = columns::<QUAD_CONV_BLOCK>(
+                    input,
+                    (weights, bias),
+                    &taps,
+                    (x0, out_pitch),
+                    at,
+                    out_pitch,
+                );
+            }
+        }
+        x0 += done;
+    }
+}
+
+/// `T_{stage+1}` row (`[MAPS / 4][t_pitch][4]` u8, activation + 128): max pool over
+/// `rows[dy]`, requantise, look up `tanh`; four maps at a time, interleaved into their quad.
+/// Only the valid columns are written (the last vector masked).
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(crate) fn pool_row(
+    engine: &IntegerEngine<'_>,
+    plan: &Plan,
+    stage: usize,
+    rows: &[&[i32]],
+    out: &mut [i16],
+) {
+    let (in_pitch, out_pitch) = (plan.out_pitch[stage], plan.t_pitch[stage + 1]);
+    let (pool, d) = (plan.pools[stage], plan.dilations[stage]);
+    let width = plan.t_width[stage + 1];
+    assert!(rows.len() == pool && rows.iter().all(|row| row.len() >= MAPS * in_pitch));
+    assert!(width + (pool - 1) * d <= in_pitch && width <= out_pitch);
+    assert!(
+        out.len() * 2 >= MAPS * out_pitch && engine.table.len() == 2 * TANH_TABLE_HALF as usize
+    );
+    let requant = engine.conv_requant[stage];
+    let offset = _mm512_set1_epi32(128);
+    for quad in 0..MAPS / 4 {
+        for x in (0..width).step_by(LANES) {
+            // Lanes past `width` are neither read nor written.
+            let mask: __mmask16 = if x + LANES <= width {
+                !0
+            } else {
+                (1u16 << (width - x)) - 1
+            };
+            let [b0, b1, b2, b3] = [0, 1, 2, 3].map(|j| {
+                let map = 4 * quad + j;
+                let at = map * in_pitch + x;
+                // SAFETY: unmasked lanes read below `at + (width - x) + (pool - 1) * d <=
+                // map * in_pitch + in_pitch`, asserted above.
+                let best = unsafe { pool_max(rows, at, pool, d, mask) };
+                let index = requant_lanes(best, requant[map], TABLE_RANGE);
+                _mm512_add_epi32(table_lookup(&engine.table, index), offset)
+            });
+            // Bytes 0..3 of each lane: maps 4q .. 4q + 3, each in 0 ..= 255.
+            let low = _mm512_or_si512(b0, _mm512_slli_epi32::<8>(b1));
+            let high = _mm512_or_si512(_mm512_slli_epi32::<16>(b2), _mm512_slli_epi32::<24>(b3));
+            // SAFETY: the unmasked lanes write bytes `(quad * out_pitch + x) * 4 ..
+            // (quad * out_pitch + width) * 4`, below `MAPS * out_pitch <= 2 * out.len()`.
+            unsafe {
+                let at = out
+                    .as_mut_ptr()
+                    .cast::<u8>()
+                    .add((quad * out_pitch + x) * 4);
+                _mm512_mask_storeu_epi32(at.cast(), mask, _mm512_or_si512(low, high));
+            }
+        }
+    }
+}
+
+/// The maximum of `rows[dy][at + dx * d]` over the pool on the lanes of `mask` (the others
+/// are garbage).
+///
+/// # Safety
+/// Every row is readable at `at + (pool - 1) * d + lane` for each lane of `mask`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn pool_max(rows: &[&[i32]], at: usize, pool: usize, d: usize, mask: __mmask16) -> __m512i {
+    let mut best = _mm512_set1_epi32(i32::MIN);
+    for row in rows {
+        for dx in 0..pool {
+            // SAFETY: the caller's bound; masked lanes touch no memory.
+            let value = unsafe { _mm512_maskz_loadu_epi32(mask, row.as_ptr().add(at + dx * d)) };
+            best = _mm512_max_epi32(best, value);
+        }
+    }
+    best
+}
+
+/// The clamp and offset of a requantised value: `(low, high, offset)`.
+type Range = (i64, i64, i64);
+
+/// The table's range: `clamp(v, -1024, 1023) + 1024`.
+const TABLE_RANGE: Range = (
+    -(TANH_TABLE_HALF as i64),
+    TANH_TABLE_HALF as i64 - 1,
+    TANH_TABLE_HALF as i64,
+);
+
+/// The logits' range: [`Requant::apply`]'s saturation to i32.
+const LOGIT_RANGE: Range = (i32::MIN as i64, i32::MAX as i64, 0);
+
+/// [`Requant::apply`] on sixteen lanes with the result clamped to `low ..= high` and `offset`
+/// added: `clamp(round_half_up(acc * multiplier / 2^shift), low, high) + offset`. With
+/// [`TABLE_RANGE`] this is the table index (clamping the i64 result to the table is the same as
+/// clamping to i32 first, as the scalar path does); with [`LOGIT_RANGE`] it is `apply` itself.
+#[target_feature(enable = "avx512f")]
+fn requant_lanes(acc: __m512i, requant: Requant, (low, high, offset): Range) -> __m512i {
+    let shift = requant.shift.clamp(1, 62) as i64;
+    let multiplier = _mm512_set1_epi32(requant.multiplier);
+    let round = _mm512_set1_epi64(1i64 << (shift - 1));
+    let count = _mm_cvtsi64_si128(shift);
+    let (low, high) = (_mm512_set1_epi64(low), _mm512_set1_epi64(high));
+    let offset = _mm512_set1_epi64(offset);
+    let scale = |lanes: __m512i| {
+        let product = _mm512_add_epi64(_mm512_mul_epi32(lanes, multiplier), round);
+        let shifted = _mm512_sra_epi64(product, count);
+        let clamped = _mm512_min_epi64(_mm512_max_epi64(shifted, low), high);
+        _mm512_add_epi64(clamped, offset)
+    };
+    let even = scale(acc);
+    let odd = scale(_mm512_srli_epi64::<32>(acc));
+    _mm512_mask_blend_epi32(0b1010_1010_1010_1010, even, _mm512_slli_epi64::<32>(odd))
+}
+
+/// `table[index]` on sixteen lanes; every index is in `0 .. table.len()`.
+#[target_feature(enable = "avx512f")]
+fn table_lookup(table: &[i32], index: __m512i) -> __m512i {
+    // SAFETY: `requant_lanes` with `TABLE_RANGE` clamps every index to
+    // 0 ..= 2 * TANH_TABLE_HALF - 1, and the callers assert that `table` holds
+    // 2 * TANH_TABLE_HALF entries.
+    unsafe { _mm512_i32gather_epi32::<4>(index, table.as_ptr().cast()) }
+}
+
+/// One output row: the hidden layer over 32 columns at a time (`[HIDDEN][32]` on the stack),
+/// requantised through the table, then the two logits of each column.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(crate) fn hidden_row(
+    engine: &IntegerEngine<'_>,
+    plan: &Plan,
+    rows: &[&[i16]],
+    out: &mut [[i32; 2]],
+) {
+    let taps = Taps::new(plan, STAGES, rows);
+    let filter_len = taps.groups * taps.kernel * taps.kernel;
+    let quads = quad_weights(engine);
+    let (packed, bias) = (&quads.hidden, &quads.hidden_bias);
+    let out_pitch = plan.out_pitch[STAGES];
+    assert!(packed.len() == HIDDEN * filter_len && bias.len() == HIDDEN);
+    assert!(out.len().div_ceil(BLOCK) * BLOCK <= out_pitch && out_pitch.is_multiple_of(BLOCK));
+    assert!(engine.table.len() == 2 * TANH_TABLE_HALF as usize);
+    assert!(engine.output.len() == 2 * HIDDEN && engine.output_bias.len() == 2);
+    let mut sums = [0i32; HIDDEN * WIDE];
+    let mut x0 = 0;
+    while x0 < out.len() {
+        let mut done = 0;
+        for first in (0..HIDDEN).step_by(QUAD_HIDDEN_BLOCK) {
+            let weights = packed.as_ptr().wrapping_add(first * filter_len);
+            let bias = bias.as_ptr().wrapping_add(first);
+            let at = sums.as_mut_ptr().wrapping_add(first * WIDE);
+            // SAFETY: `packed` holds HIDDEN filters and the bias HIDDEN values (asserted) in
+            // blocks of QUAD_HIDDEN_BLOCK, `sums` holds HIDDEN rows of 32, and
+            // `x0 + 16 <= out_pitch` (both multiples of 16, `x0 < out.len()`), for which
+            // `Taps::new` checked the rows.
+            unsafe {
+                done = columns::<QUAD_HIDDEN_BLOCK>(
+                    Input::Quads,
+                    (weights, bias),
+                    &taps,
+                    (x0, out_pitch),
+                    at,
+                    WIDE,
+                );
+            }
+        }
+        for (unit, line) in sums.chunks_exact_mut(WIDE).enumerate() {
+            for lanes in line[..done].chunks_exact_mut(LANES) {
+                // SAFETY: `lanes` is exactly sixteen i32.
+                unsafe {
+                    let acc = _mm512_loadu_si512(lanes.as_ptr().cast());
+                    let index = requant_lanes(acc, engine.hidden_requant[unit], TABLE_RANGE);
+                    let activation = table_lookup(&engine.table, index);
+                    _mm512_storeu_si512(lanes.as_mut_ptr().cast(), activation);
+                }
+            }
+        }
+        let valid = (out.len() - x0).min(done);
+        logits_block(engine, &sums, &mut out[x0..x0 + valid]);
+        x0 += done;
+    }
+}
+
+/// The output layer for up to 32 columns of hidden activations (`[HIDDEN][32]` i32, each in
+/// -127 ..= 127), as [`super::integer::output_logits`] computes it per column.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn logits_block(engine: &IntegerEngine<'_>, hidden: &[i32; HIDDEN * WIDE], out: &mut [[i32; 2]]) {
+    for v in 0..out.len().div_ceil(LANES) {
+        let mut sums = [
+            _mm512_set1_epi32(engine.output_bias[0]),
+            _mm512_set1_epi32(engine.output_bias[1]),
+        ];
+        for unit in 0..HIDDEN {
+            // SAFETY: `v < 2`, so `unit * 32 + v * 16 + 15 < HIDDEN * 32`.
+            let activation =
+                unsafe { _mm512_loadu_si512(hidden.as_ptr().add(unit * WIDE + v * LANES).cast()) };
+            for (class, sum) in sums.iter_mut().enumerate() {
+                // The weight in the low i16 only: each lane adds `activation * weight`, the
+                // activation's sign-extension half meeting a 0.
+                let weight = i32::from(engine.output[class * HIDDEN + unit] as i16 as u16);
+                *sum = _mm512_dpwssd_epi32(*sum, activation, _mm512_set1_epi32(weight));
+            }
+        }
+        let mut lanes = [[0i32; LANES]; 2];
+        for (class, sum) in sums.iter().enumerate() {
+            let logit = requant_lanes(*sum, engine.output_requant[class], LOGIT_RANGE);
+            // SAFETY: `lanes[class]` is sixteen i32.
+            unsafe { _mm512_storeu_si512(lanes[class].as_mut_ptr().cast(), logit) };
+        }
+        for (lane, logits) in out.iter_mut().skip(v * LANES).take(LANES).enumerate() {
+            *logits = [lanes[0][lane], lanes[1][lane]];
+        }
+    }
+}
