@@ -8,7 +8,10 @@
 //! correction of the bias and why it holds). A call computes `M` output maps x 32 columns, each
 //! weight read as an embedded broadcast. Stage 0 (one input channel, about 1.4% of the work)
 //! multiplies i16 inputs sign-extended to i32 with `vpdpwssd`, the weight in the low half only,
-//! so each lane adds exactly `input * weight`. Requantisation runs on i64 halves of the lanes
+//! so each lane adds exactly `input * weight`. Pooling is split: a `C` row is maximised across
+//! the pool's columns in place as soon as it is computed, and the pooled row then takes the
+//! maximum down the pool's rows (`2 P` reads per output instead of `P^2`; integer maxima are
+//! exact in any grouping). Requantisation runs on i64 halves of the lanes
 //! (`vpmuldq`, `vpsraq`), the `tanh` table is read with `vpgatherdd`, and the output layer's
 //! two logits are vectorised across columns the same way as stage 0. Sums are exact (i32, in
 //! any order), so every bit equals the reference's.
@@ -269,11 +272,58 @@ pub(crate) fn conv_row(
         }
         x0 += done;
     }
+    pool_across(plan, stage, out);
+}
+
+/// Replaces each map of a `C_stage` row, in place, by its maximum across the pool's columns:
+/// `row[x] = max(row[x + dx * d] for dx < P)` for the columns `x < t_width[stage + 1]` that
+/// pooling reads. Each `C` row is read by `P` pooled rows, so taking the across-columns maximum
+/// once here, while the row is still in cache, leaves [`pool_row`] `P` reads per output instead
+/// of `P^2` from rows long evicted. i32 maxima are exact in any grouping, so the pooled values
+/// are unchanged. In place is safe: the vector at `x` reads columns `>= x` only and is stored
+/// after its reads, and every later vector reads columns `>= x + 16`.
+#[target_feature(enable = "avx512f")]
+fn pool_across(plan: &Plan, stage: usize, out: &mut [i32]) {
+    let (pitch, pool, d) = (
+        plan.out_pitch[stage],
+        plan.pools[stage],
+        plan.dilations[stage],
+    );
+    let width = plan.t_width[stage + 1];
+    assert!(width + (pool - 1) * d <= pitch && out.len() >= MAPS * pitch);
+    for map in 0..MAPS {
+        for x in (0..width).step_by(LANES) {
+            let mask = tail_mask(x, width);
+            let at = map * pitch + x;
+            // SAFETY: unmasked lanes read below `at + (width - x) + (pool - 1) * d <=
+            // map * pitch + pitch` and write below `map * pitch + width`, asserted above.
+            unsafe {
+                let row = out.as_mut_ptr().add(at);
+                let mut best = _mm512_maskz_loadu_epi32(mask, row);
+                for dx in 1..pool {
+                    let value = _mm512_maskz_loadu_epi32(mask, row.add(dx * d));
+                    best = _mm512_max_epi32(best, value);
+                }
+                _mm512_mask_storeu_epi32(row, mask, best);
+            }
+        }
+    }
+}
+
+/// The lanes of the 16 columns from `x` that lie below `width` (`x < width`).
+#[inline]
+fn tail_mask(x: usize, width: usize) -> __mmask16 {
+    if x + LANES <= width {
+        !0
+    } else {
+        (1u16 << (width - x)) - 1
+    }
 }
 
 /// `T_{stage+1}` row (`[MAPS / 4][t_pitch][4]` u8, activation + 128): max pool over
-/// `rows[dy]`, requantise, look up `tanh`; four maps at a time, interleaved into their quad.
-/// Only the valid columns are written (the last vector masked).
+/// `rows[dy]` (already maximised across columns by [`pool_across`]), requantise, look up
+/// `tanh`; four maps at a time, interleaved into their quad. Only the valid columns are
+/// written (the last vector masked).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) fn pool_row(
     engine: &IntegerEngine<'_>,
@@ -295,17 +345,13 @@ pub(crate) fn pool_row(
     for quad in 0..MAPS / 4 {
         for x in (0..width).step_by(LANES) {
             // Lanes past `width` are neither read nor written.
-            let mask: __mmask16 = if x + LANES <= width {
-                !0
-            } else {
-                (1u16 << (width - x)) - 1
-            };
+            let mask = tail_mask(x, width);
             let [b0, b1, b2, b3] = [0, 1, 2, 3].map(|j| {
                 let map = 4 * quad + j;
                 let at = map * in_pitch + x;
-                // SAFETY: unmasked lanes read below `at + (width - x) + (pool - 1) * d <=
-                // map * in_pitch + in_pitch`, asserted above.
-                let best = unsafe { pool_max(rows, at, pool, d, mask) };
+                // SAFETY: unmasked lanes read below `at + (width - x) <= map * in_pitch +
+                // in_pitch`, asserted above.
+                let best = unsafe { pool_down(rows, at, mask) };
                 let index = requant_lanes(best, requant[map], TABLE_RANGE);
                 _mm512_add_epi32(table_lookup(&engine.table, index), offset)
             });
@@ -325,21 +371,19 @@ pub(crate) fn pool_row(
     }
 }
 
-/// The maximum of `rows[dy][at + dx * d]` over the pool on the lanes of `mask` (the others
-/// are garbage).
+/// The maximum of `rows[dy][at]` over the pool's rows on the lanes of `mask` (the others are
+/// garbage).
 ///
 /// # Safety
-/// Every row is readable at `at + (pool - 1) * d + lane` for each lane of `mask`.
+/// Every row is readable at `at + lane` for each lane of `mask`.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn pool_max(rows: &[&[i32]], at: usize, pool: usize, d: usize, mask: __mmask16) -> __m512i {
+unsafe fn pool_down(rows: &[&[i32]], at: usize, mask: __mmask16) -> __m512i {
     let mut best = _mm512_set1_epi32(i32::MIN);
     for row in rows {
-        for dx in 0..pool {
-            // SAFETY: the caller's bound; masked lanes touch no memory.
-            let value = unsafe { _mm512_maskz_loadu_epi32(mask, row.as_ptr().add(at + dx * d)) };
-            best = _mm512_max_epi32(best, value);
-        }
+        // SAFETY: the caller's bound; masked lanes touch no memory.
+        let value = unsafe { _mm512_maskz_loadu_epi32(mask, row.as_ptr().add(at)) };
+        best = _mm512_max_epi32(best, value);
     }
     best
 }

@@ -9,14 +9,19 @@
 //! are exact in any order.
 //!
 //! Kernels ([`Kernel`], chosen at run time by [`Kernel::detect`]):
-//! - `avx2+fma`: x86-64 with AVX2 and FMA. f32: a 4-map x 24-column micro-kernel of `vfmadd`.
+//! - `avx512-vnni`: x86-64 with AVX-512 F, BW, VL and VNNI (and AVX2 + FMA). f32: 12 maps (10
+//!   hidden units) x 32 columns per micro-kernel call, `vfmadd231ps` with embedded-broadcast
+//!   weights. int8: four channels per 32-bit lane as unsigned bytes (activation + 128)
+//!   multiplied by signed weights with `vpdpbusd`, the offset corrected exactly in the biases.
+//! - `avx2+fma`: x86-64 with AVX2 and FMA. f32: a 6-map x 16-column micro-kernel of `vfmadd`.
 //!   int8: channel pairs widened to i16 and multiplied with `vpmaddwd` (exact: a pair sums to
 //!   at most 2 * 127 * 127).
 //! - `portable`: plain Rust, any CPU; the same results, far slower.
 //!
-//! Not here: AVX-512 and VNNI kernels. This was written and measured on an AMD EPYC of the
-//! Zen 3 generation, which has neither, so such kernels could not have been tested; on a CPU
-//! that has them this path still runs the AVX2 kernels.
+//! The AVX-512 kernel was written and measured on an AMD EPYC of the Zen 4 class (512-bit
+//! operations issued as two 256-bit halves); the AVX2 one on a Zen 3 EPYC. A CPU with AVX-512 F
+//! but without VNNI (Skylake-SP) runs the AVX2 kernels for both precisions: there is no
+//! AVX-512 f32 kernel of its own for it, since no such CPU was at hand to test one.
 //!
 //! Memory: the logits (`8 * H * Wd` bytes), plus [`working_bytes`] of ring buffers per band
 //! (about 45 MB per thread for configuration 4 on a 1984-column image), plus the packed weights.
