@@ -2,8 +2,9 @@
 //! the lanes of one vector, each lane running the reference's own fma chain for its output.
 //!
 //! The micro-kernel computes `M` output maps x 32 columns (`M` x 2 accumulators in the 32 zmm
-//! registers): per tap it loads two input vectors and issues `2 M` `vfmadd231ps`, each reading
-//! its weight as an embedded broadcast (`{1to16}`) memory operand. The convolutions run
+//! registers): per tap it loads two input vectors, broadcasts `M` weights (each used by two
+//! `vfmadd231ps`; the 16-column variant reads them as `{1to16}` memory operands) and issues
+//! `2 M` `vfmadd231ps`. The convolutions run
 //! [`CONV_MAP_BLOCK`] maps per call, the hidden layer [`HIDDEN_MAP_BLOCK`] units; a row whose
 //! computed width is an odd number of 16-column blocks ends with a 16-column call. `vfmadd`
 //! rounds once, like the reference's `fma`, and `vmaxps(candidate, best)` keeps `best` unless

@@ -6,8 +6,10 @@
 //! one 32-bit lane holds the pair `vpmaddwd` multiplies (portable and AVX2 kernels), or, for the
 //! AVX-512 VNNI kernel, `[C / 4][t_pitch[l]][4]` u8 in the first half of the same slot, the
 //! four channels `vpdpbusd` multiplies, each offset by +128; a `C_l` row is
-//! `[MAPS][out_pitch[l]]` i32 accumulators. Integer sums are exact, so the order of the terms
-//! is free; requantisation, pooling and the table are [`crate::int8`]'s.
+//! `[MAPS][out_pitch[l]]` i32 accumulators (the AVX-512 VNNI kernel turns it into activations,
+//! in place, in the `T` byte layout before pooling; see [`super::integer_avx512`]). Integer sums
+//! are exact, so the order of the terms is free; requantisation, pooling and the table are
+//! [`crate::int8`]'s.
 
 use std::vec::Vec;
 
@@ -265,7 +267,7 @@ impl Engine for IntegerEngine<'_> {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Vnni => {
                 // SAFETY: as in `conv_row`, the CPU has AVX-512 F, BW and VNNI.
-                unsafe { super::integer_avx512::pool_row(self, plan, stage, rows, out) }
+                unsafe { super::integer_avx512::pool_row(plan, stage, rows, out) }
             }
             _ => pool_row_portable(self, plan, stage, rows, out),
         }

@@ -5,16 +5,19 @@
 //! `vpdpbusd` (u8 x s8, four products added into an i32 lane, no saturation): a `T` row holds
 //! channels `4q .. 4q + 3` of one column in the four bytes of a 32-bit lane, each activation
 //! offset by +128 to be unsigned (see [`super::integer::QuadWeights`] for the exact
-//! correction of the bias and why it holds). A call computes `M` output maps x 32 columns, each
-//! weight read as an embedded broadcast. Stage 0 (one input channel, about 1.4% of the work)
-//! multiplies i16 inputs sign-extended to i32 with `vpdpwssd`, the weight in the low half only,
-//! so each lane adds exactly `input * weight`. Pooling is split: a `C` row is maximised across
-//! the pool's columns in place as soon as it is computed, and the pooled row then takes the
-//! maximum down the pool's rows (`2 P` reads per output instead of `P^2`; integer maxima are
-//! exact in any grouping). Requantisation runs on i64 halves of the lanes
-//! (`vpmuldq`, `vpsraq`), the `tanh` table is read with `vpgatherdd`, and the output layer's
-//! two logits are vectorised across columns the same way as stage 0. Sums are exact (i32, in
-//! any order), so every bit equals the reference's.
+//! correction of the bias and why it holds). A call computes `M` output maps x 32 columns: per
+//! tap two input loads and `M` weight broadcasts, each used by two `vpdpbusd`. Stage 0 (one
+//! input channel, about 1.4% of the work) multiplies i16 inputs sign-extended to i32 with
+//! `vpdpwssd`, the weight in the low half only, so each lane adds exactly `input * weight`.
+//!
+//! A convolution row is activated (requantised and looked up) right after it is computed,
+//! before pooling, which the monotone activation allows bit for bit, and packed into bytes;
+//! pooling is split into a maximum across the pool's columns, taken in place as soon as the row
+//! is computed, and one down the pool's rows (`2 P` byte reads per output instead of `P^2` i32
+//! ones). Requantisation runs on i64 halves of the lanes (`vpmuldq`, `vpsraq`), the `tanh`
+//! table is read with `vpgatherdd`, and the output layer's two logits are vectorised across
+//! columns the same way as stage 0. Sums are exact (i32, in any order), so every bit equals
+//! the reference's.
 //!
 //! Not here: the f32 kernels ([`super::float_avx512`]).
 
@@ -228,7 +231,17 @@ fn quad_weights<'e>(engine: &'e IntegerEngine<'_>) -> &'e QuadWeights {
     }
 }
 
-/// `C_stage` row (`[MAPS][out_pitch]` i32) from its `K` input rows.
+/// `C_stage` row from its `K` input rows, activated: the sums of each 32-column block
+/// (`[MAPS][out_pitch]` i32) are requantised, looked up in the `tanh` table and packed in place
+/// into the `T` layout `[MAPS / 4][out_pitch][4]` u8 (activation + 128, the first quarter of
+/// the slot's bytes), then maximised across the pool's columns ([`pool_across`]).
+///
+/// Activating before pooling gives the same bits as the reference's pooling first: the
+/// requantisation (round half up of `acc * multiplier / 2^shift`, `multiplier >= 0`), the clamp
+/// and the table are all monotone non-decreasing, so they commute with the maximum. Pooling
+/// then reads bytes, a quarter of the i32 rows it would otherwise read from rings that do not
+/// fit in L2, and each `C` element is requantised once, as many times as there are `T`
+/// elements (the dense maps of a stage have one `T` element per `C` element).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) fn conv_row(
     engine: &IntegerEngine<'_>,
@@ -244,6 +257,7 @@ pub(crate) fn conv_row(
     let (packed, bias) = (&quads.conv[stage], &quads.conv_bias[stage]);
     assert!(packed.len() == MAPS * filter_len && bias.len() == MAPS);
     assert!(out.len() >= MAPS * out_pitch && out_pitch.is_multiple_of(BLOCK));
+    assert!(engine.table.len() == 2 * TANH_TABLE_HALF as usize);
     let input = if stage == 0 {
         Input::Single
     } else {
@@ -270,19 +284,62 @@ pub(crate) fn conv_row(
                 );
             }
         }
+        activate_block(engine, plan, stage, out, (x0, done));
         x0 += done;
     }
     pool_across(plan, stage, out);
 }
 
-/// Replaces each map of a `C_stage` row, in place, by its maximum across the pool's columns:
-/// `row[x] = max(row[x + dx * d] for dx < P)` for the columns `x < t_width[stage + 1]` that
-/// pooling reads. Each `C` row is read by `P` pooled rows, so taking the across-columns maximum
-/// once here, while the row is still in cache, leaves [`pool_row`] `P` reads per output instead
-/// of `P^2` from rows long evicted. i32 maxima are exact in any grouping, so the pooled values
-/// are unchanged. In place is safe: the vector at `x` reads columns `>= x` only and is stored
-/// after its reads, and every later vector reads columns `>= x + 16`.
-#[target_feature(enable = "avx512f")]
+/// Requantises, looks up and packs columns `x0 .. x0 + count` of every map of a `C_stage` row
+/// in place: quad `q`'s packed lanes (one u32 per column, byte `j` = map `4q + j`) overwrite
+/// the i32 sums of map `q` at the same columns.
+///
+/// In place is safe because quads are done in increasing order: quad `q` reads maps
+/// `4q .. 4q + 3` and overwrites map `q`, which is one of them only for `q = 0` (read before
+/// the write), and otherwise belongs to quad `q / 4 < q`, already done for these columns.
+/// Other columns are not touched.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn activate_block(
+    engine: &IntegerEngine<'_>,
+    plan: &Plan,
+    stage: usize,
+    out: &mut [i32],
+    (x0, count): (usize, usize),
+) {
+    let pitch = plan.out_pitch[stage];
+    let requant = engine.conv_requant[stage];
+    assert!(x0 + count <= pitch && out.len() >= MAPS * pitch);
+    let offset = _mm512_set1_epi32(128);
+    for quad in 0..MAPS / 4 {
+        for x in (x0..x0 + count).step_by(LANES) {
+            let [b0, b1, b2, b3] = [0, 1, 2, 3].map(|j| {
+                let map = 4 * quad + j;
+                // SAFETY: `map * pitch + x + 15 < MAPS * pitch <= out.len()`, as
+                // `x + 16 <= pitch`.
+                let acc = unsafe { _mm512_loadu_si512(out.as_ptr().add(map * pitch + x).cast()) };
+                let index = requant_lanes(acc, requant[map], TABLE_RANGE);
+                _mm512_add_epi32(table_lookup(&engine.table, index), offset)
+            });
+            // Bytes 0..3 of each lane: maps 4q .. 4q + 3, each in 1 ..= 255.
+            let low = _mm512_or_si512(b0, _mm512_slli_epi32::<8>(b1));
+            let high = _mm512_or_si512(_mm512_slli_epi32::<16>(b2), _mm512_slli_epi32::<24>(b3));
+            // SAFETY: as the loads, at map `quad`.
+            unsafe {
+                let at = out.as_mut_ptr().add(quad * pitch + x);
+                _mm512_storeu_si512(at.cast(), _mm512_or_si512(low, high));
+            }
+        }
+    }
+}
+
+/// Replaces each quad of an activated `C_stage` row, in place, by its bytewise maximum across
+/// the pool's columns: `row[x] = max(row[x + dx * d] for dx < P)` for the columns
+/// `x < t_width[stage + 1]` that pooling reads. Each `C` row is read by `P` pooled rows, so
+/// taking the across-columns maximum once here, while the row is still in cache, leaves
+/// [`pool_row`] `P` reads per output instead of `P^2`. Maxima are exact in any grouping. In
+/// place is safe: the vector at `x` reads columns `>= x` only and is stored after its reads,
+/// and every later vector reads columns `>= x + 16`.
+#[target_feature(enable = "avx512f,avx512bw")]
 fn pool_across(plan: &Plan, stage: usize, out: &mut [i32]) {
     let (pitch, pool, d) = (
         plan.out_pitch[stage],
@@ -291,18 +348,18 @@ fn pool_across(plan: &Plan, stage: usize, out: &mut [i32]) {
     );
     let width = plan.t_width[stage + 1];
     assert!(width + (pool - 1) * d <= pitch && out.len() >= MAPS * pitch);
-    for map in 0..MAPS {
+    for quad in 0..MAPS / 4 {
         for x in (0..width).step_by(LANES) {
             let mask = tail_mask(x, width);
-            let at = map * pitch + x;
+            let at = quad * pitch + x;
             // SAFETY: unmasked lanes read below `at + (width - x) + (pool - 1) * d <=
-            // map * pitch + pitch` and write below `map * pitch + width`, asserted above.
+            // quad * pitch + pitch` and write below `quad * pitch + width`, asserted above.
             unsafe {
                 let row = out.as_mut_ptr().add(at);
                 let mut best = _mm512_maskz_loadu_epi32(mask, row);
                 for dx in 1..pool {
                     let value = _mm512_maskz_loadu_epi32(mask, row.add(dx * d));
-                    best = _mm512_max_epi32(best, value);
+                    best = _mm512_max_epu8(best, value);
                 }
                 _mm512_mask_storeu_epi32(row, mask, best);
             }
@@ -320,72 +377,39 @@ fn tail_mask(x: usize, width: usize) -> __mmask16 {
     }
 }
 
-/// `T_{stage+1}` row (`[MAPS / 4][t_pitch][4]` u8, activation + 128): max pool over
-/// `rows[dy]` (already maximised across columns by [`pool_across`]), requantise, look up
-/// `tanh`; four maps at a time, interleaved into their quad. Only the valid columns are
-/// written (the last vector masked).
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(crate) fn pool_row(
-    engine: &IntegerEngine<'_>,
-    plan: &Plan,
-    stage: usize,
-    rows: &[&[i32]],
-    out: &mut [i16],
-) {
+/// `T_{stage+1}` row (`[MAPS / 4][t_pitch][4]` u8, activation + 128): the bytewise maximum
+/// down the pool's rows `rows[dy]`, which [`conv_row`] activated and maximised across columns.
+/// Only the valid columns are written (the last vector masked).
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(crate) fn pool_row(plan: &Plan, stage: usize, rows: &[&[i32]], out: &mut [i16]) {
     let (in_pitch, out_pitch) = (plan.out_pitch[stage], plan.t_pitch[stage + 1]);
-    let (pool, d) = (plan.pools[stage], plan.dilations[stage]);
     let width = plan.t_width[stage + 1];
-    assert!(rows.len() == pool && rows.iter().all(|row| row.len() >= MAPS * in_pitch));
-    assert!(width + (pool - 1) * d <= in_pitch && width <= out_pitch);
-    assert!(
-        out.len() * 2 >= MAPS * out_pitch && engine.table.len() == 2 * TANH_TABLE_HALF as usize
-    );
-    let requant = engine.conv_requant[stage];
-    let offset = _mm512_set1_epi32(128);
+    assert!(rows.len() == plan.pools[stage]);
+    assert!(rows.iter().all(|row| row.len() >= MAPS * in_pitch));
+    assert!(width <= in_pitch && width <= out_pitch && out.len() * 2 >= MAPS * out_pitch);
     for quad in 0..MAPS / 4 {
         for x in (0..width).step_by(LANES) {
             // Lanes past `width` are neither read nor written.
             let mask = tail_mask(x, width);
-            let [b0, b1, b2, b3] = [0, 1, 2, 3].map(|j| {
-                let map = 4 * quad + j;
-                let at = map * in_pitch + x;
-                // SAFETY: unmasked lanes read below `at + (width - x) <= map * in_pitch +
-                // in_pitch`, asserted above.
-                let best = unsafe { pool_down(rows, at, mask) };
-                let index = requant_lanes(best, requant[map], TABLE_RANGE);
-                _mm512_add_epi32(table_lookup(&engine.table, index), offset)
-            });
-            // Bytes 0..3 of each lane: maps 4q .. 4q + 3, each in 0 ..= 255.
-            let low = _mm512_or_si512(b0, _mm512_slli_epi32::<8>(b1));
-            let high = _mm512_or_si512(_mm512_slli_epi32::<16>(b2), _mm512_slli_epi32::<24>(b3));
+            let at = quad * in_pitch + x;
+            let mut best = _mm512_setzero_si512();
+            for row in rows {
+                // SAFETY: unmasked lanes read below `quad * in_pitch + width <= MAPS *
+                // in_pitch`, asserted above; masked lanes touch no memory.
+                let value = unsafe { _mm512_maskz_loadu_epi32(mask, row.as_ptr().add(at)) };
+                best = _mm512_max_epu8(best, value);
+            }
             // SAFETY: the unmasked lanes write bytes `(quad * out_pitch + x) * 4 ..
             // (quad * out_pitch + width) * 4`, below `MAPS * out_pitch <= 2 * out.len()`.
             unsafe {
-                let at = out
+                let to = out
                     .as_mut_ptr()
                     .cast::<u8>()
                     .add((quad * out_pitch + x) * 4);
-                _mm512_mask_storeu_epi32(at.cast(), mask, _mm512_or_si512(low, high));
+                _mm512_mask_storeu_epi32(to.cast(), mask, best);
             }
         }
     }
-}
-
-/// The maximum of `rows[dy][at]` over the pool's rows on the lanes of `mask` (the others are
-/// garbage).
-///
-/// # Safety
-/// Every row is readable at `at + lane` for each lane of `mask`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn pool_down(rows: &[&[i32]], at: usize, mask: __mmask16) -> __m512i {
-    let mut best = _mm512_set1_epi32(i32::MIN);
-    for row in rows {
-        // SAFETY: the caller's bound; masked lanes touch no memory.
-        let value = unsafe { _mm512_maskz_loadu_epi32(mask, row.as_ptr().add(at)) };
-        best = _mm512_max_epi32(best, value);
-    }
-    best
 }
 
 /// The clamp and offset of a requantised value: `(low, high, offset)`.
