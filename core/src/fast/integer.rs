@@ -48,11 +48,12 @@ pub(crate) struct IntegerEngine<'w> {
     pub quads: Option<QuadWeights>,
 }
 
-/// Output maps per call of the AVX-512 VNNI convolution micro-kernel: 36 maps are 3 blocks.
-pub(crate) const QUAD_CONV_BLOCK: usize = 12;
+/// Output maps per call of the AVX-512 VNNI convolution micro-kernel (x 64 columns): 36 maps
+/// are 6 blocks.
+pub(crate) const QUAD_CONV_BLOCK: usize = 6;
 
-/// Hidden units per call of the AVX-512 VNNI micro-kernel: 100 units are 10 blocks.
-pub(crate) const QUAD_HIDDEN_BLOCK: usize = 10;
+/// Hidden units per call of the AVX-512 VNNI micro-kernel: 100 units are 20 blocks.
+pub(crate) const QUAD_HIDDEN_BLOCK: usize = 5;
 
 const _: () = assert!(MAPS.is_multiple_of(QUAD_CONV_BLOCK) && MAPS.is_multiple_of(4));
 const _: () = assert!(HIDDEN.is_multiple_of(QUAD_HIDDEN_BLOCK));

@@ -5,8 +5,8 @@
 //! `vpdpbusd` (u8 x s8, four products added into an i32 lane, no saturation): a `T` row holds
 //! channels `4q .. 4q + 3` of one column in the four bytes of a 32-bit lane, each activation
 //! offset by +128 to be unsigned (see [`super::integer::QuadWeights`] for the exact
-//! correction of the bias and why it holds). A call computes `M` output maps x 32 columns: per
-//! tap two input loads and `M` weight broadcasts, each used by two `vpdpbusd`. Stage 0 (one
+//! correction of the bias and why it holds). A call computes `M` output maps x 64 columns: per
+//! tap four input loads and `M` weight broadcasts, each used by four `vpdpbusd`. Stage 0 (one
 //! input channel, about 1.4% of the work) multiplies i16 inputs sign-extended to i32 with
 //! `vpdpwssd`, the weight in the low half only, so each lane adds exactly `input * weight`.
 //!
@@ -31,8 +31,8 @@ use crate::int8::{Requant, TANH_TABLE_HALF};
 /// i32 lanes of one vector.
 const LANES: usize = 16;
 
-/// Vectors of output columns per full micro-kernel call (32 columns).
-const VECTORS: usize = 2;
+/// Vectors of output columns per full micro-kernel call (64 columns).
+const VECTORS: usize = 4;
 
 /// Columns of one full micro-kernel call.
 const WIDE: usize = VECTORS * LANES;
@@ -187,7 +187,7 @@ enum Input {
     Quads,
 }
 
-/// `M` maps over columns `x0 .. x0 + 32`, or `x0 .. x0 + 16` where the wide call would pass
+/// `M` maps over columns `x0 .. x0 + 64`, or 32 or 16 columns where the wider call would pass
 /// `limit`; returns the columns done.
 ///
 /// # Safety
@@ -202,24 +202,36 @@ unsafe fn columns<const M: usize>(
     out: *mut i32,
     out_stride: usize,
 ) -> usize {
-    // SAFETY: the wide call is made only when its 32 columns end at or below `limit`.
+    // SAFETY: each call is made only when its columns end at or below `limit`.
     unsafe {
-        let wide = x0 + WIDE <= limit;
-        match (input, wide) {
-            (Input::Single, true) => {
+        let vectors = if x0 + WIDE <= limit {
+            VECTORS
+        } else if x0 + 2 * LANES <= limit {
+            2
+        } else {
+            1
+        };
+        match (input, vectors) {
+            (Input::Single, VECTORS) => {
                 micro_kernel_single::<M, VECTORS>(packed, bias, taps, x0, out, out_stride)
             }
-            (Input::Single, false) => {
+            (Input::Single, 2) => {
+                micro_kernel_single::<M, 2>(packed, bias, taps, x0, out, out_stride)
+            }
+            (Input::Single, _) => {
                 micro_kernel_single::<M, 1>(packed, bias, taps, x0, out, out_stride)
             }
-            (Input::Quads, true) => {
+            (Input::Quads, VECTORS) => {
                 micro_kernel_quads::<M, VECTORS>(packed, bias, taps, x0, out, out_stride)
             }
-            (Input::Quads, false) => {
+            (Input::Quads, 2) => {
+                micro_kernel_quads::<M, 2>(packed, bias, taps, x0, out, out_stride)
+            }
+            (Input::Quads, _) => {
                 micro_kernel_quads::<M, 1>(packed, bias, taps, x0, out, out_stride)
             }
         }
-        if wide { WIDE } else { LANES }
+        vectors * LANES
     }
 }
 
@@ -231,7 +243,7 @@ fn quad_weights<'e>(engine: &'e IntegerEngine<'_>) -> &'e QuadWeights {
     }
 }
 
-/// `C_stage` row from its `K` input rows, activated: the sums of each 32-column block
+/// `C_stage` row from its `K` input rows, activated: the sums of each block of up to 64 columns
 /// (`[MAPS][out_pitch]` i32) are requantised, looked up in the `tanh` table and packed in place
 /// into the `T` layout `[MAPS / 4][out_pitch][4]` u8 (activation + 128, the first quarter of
 /// the slot's bytes), then maximised across the pool's columns ([`pool_across`]).
@@ -457,7 +469,7 @@ fn table_lookup(table: &[i32], index: __m512i) -> __m512i {
     unsafe { _mm512_i32gather_epi32::<4>(index, table.as_ptr().cast()) }
 }
 
-/// One output row: the hidden layer over 32 columns at a time (`[HIDDEN][32]` on the stack),
+/// One output row: the hidden layer over 64 columns at a time (`[HIDDEN][64]` on the stack),
 /// requantised through the table, then the two logits of each column.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) fn hidden_row(
@@ -484,7 +496,7 @@ pub(crate) fn hidden_row(
             let bias = bias.as_ptr().wrapping_add(first);
             let at = sums.as_mut_ptr().wrapping_add(first * WIDE);
             // SAFETY: `packed` holds HIDDEN filters and the bias HIDDEN values (asserted) in
-            // blocks of QUAD_HIDDEN_BLOCK, `sums` holds HIDDEN rows of 32, and
+            // blocks of QUAD_HIDDEN_BLOCK, `sums` holds HIDDEN rows of 64, and
             // `x0 + 16 <= out_pitch` (both multiples of 16, `x0 < out.len()`), for which
             // `Taps::new` checked the rows.
             unsafe {
@@ -525,7 +537,7 @@ fn logits_block(engine: &IntegerEngine<'_>, hidden: &[i32; HIDDEN * WIDE], out: 
             _mm512_set1_epi32(engine.output_bias[1]),
         ];
         for unit in 0..HIDDEN {
-            // SAFETY: `v < 2`, so `unit * 32 + v * 16 + 15 < HIDDEN * 32`.
+            // SAFETY: `v < 4`, so `unit * 64 + v * 16 + 15 < HIDDEN * 64`.
             let activation =
                 unsafe { _mm512_loadu_si512(hidden.as_ptr().add(unit * WIDE + v * LANES).cast()) };
             for (class, sum) in sums.iter_mut().enumerate() {

@@ -9,10 +9,11 @@
 //! are exact in any order.
 //!
 //! Kernels ([`Kernel`], chosen at run time by [`Kernel::detect`]):
-//! - `avx512-vnni`: x86-64 with AVX-512 F, BW, VL and VNNI (and AVX2 + FMA). f32: 12 maps (10
-//!   hidden units) x 32 columns per micro-kernel call, `vfmadd231ps` with embedded-broadcast
-//!   weights. int8: four channels per 32-bit lane as unsigned bytes (activation + 128)
-//!   multiplied by signed weights with `vpdpbusd`, the offset corrected exactly in the biases.
+//! - `avx512-vnni`: x86-64 with AVX-512 F, BW, VL and VNNI (and AVX2 + FMA). f32: 6 maps (5
+//!   hidden units) x 64 columns per micro-kernel call, 24 `vfmadd231ps` accumulators, each
+//!   broadcast weight used four times. int8: the same blocks, four channels per 32-bit lane as
+//!   unsigned bytes (activation + 128) multiplied by signed weights with `vpdpbusd`, the offset
+//!   corrected exactly in the biases; activation before pooling, pooling on bytes.
 //! - `avx2+fma`: x86-64 with AVX2 and FMA. f32: a 6-map x 16-column micro-kernel of `vfmadd`.
 //!   int8: channel pairs widened to i16 and multiplied with `vpmaddwd` (exact: a pair sums to
 //!   at most 2 * 127 * 127).
