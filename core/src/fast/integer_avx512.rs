@@ -321,17 +321,21 @@ fn activate_block(
     let pitch = plan.out_pitch[stage];
     let requant = engine.conv_requant[stage];
     assert!(x0 + count <= pitch && out.len() >= MAPS * pitch);
-    let offset = _mm512_set1_epi32(128);
+    assert!(engine.table.len() == 2 * TANH_TABLE_HALF as usize);
     for quad in 0..MAPS / 4 {
         for x in (x0..x0 + count).step_by(LANES) {
-            let [b0, b1, b2, b3] = [0, 1, 2, 3].map(|j| {
-                let map = 4 * quad + j;
-                // SAFETY: `map * pitch + x + 15 < MAPS * pitch <= out.len()`, as
-                // `x + 16 <= pitch`.
-                let acc = unsafe { _mm512_loadu_si512(out.as_ptr().add(map * pitch + x).cast()) };
-                let index = requant_lanes(acc, requant[map], TABLE_RANGE);
-                _mm512_add_epi32(table_lookup(&engine.table, index), offset)
-            });
+            // SAFETY: `(4 * quad + 3) * pitch + x + 15 < MAPS * pitch <= out.len()`, as
+            // `x + 16 <= pitch`.
+            let [b0, b1, b2, b3] = unsafe {
+                let at = out.as_ptr().add(4 * quad * pitch + x);
+                let map = |j: usize| (at.add(j * pitch), requant[4 * quad + j]);
+                [
+                    activate_lanes(&engine.table, map(0)),
+                    activate_lanes(&engine.table, map(1)),
+                    activate_lanes(&engine.table, map(2)),
+                    activate_lanes(&engine.table, map(3)),
+                ]
+            };
             // Bytes 0..3 of each lane: maps 4q .. 4q + 3, each in 1 ..= 255.
             let low = _mm512_or_si512(b0, _mm512_slli_epi32::<8>(b1));
             let high = _mm512_or_si512(_mm512_slli_epi32::<16>(b2), _mm512_slli_epi32::<24>(b3));
@@ -342,6 +346,19 @@ fn activate_block(
             }
         }
     }
+}
+
+/// The activations + 128 of the sixteen sums at `from`, requantised by `requant`.
+///
+/// # Safety
+/// `from` is readable for sixteen i32; `table` holds `2 * TANH_TABLE_HALF` entries.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn activate_lanes(table: &[i32], (from, requant): (*const i32, Requant)) -> __m512i {
+    // SAFETY: the caller's bound.
+    let acc = unsafe { _mm512_loadu_si512(from.cast()) };
+    let index = requant_lanes(acc, requant, TABLE_RANGE);
+    _mm512_add_epi32(table_lookup(table, index), _mm512_set1_epi32(128))
 }
 
 /// Replaces each quad of an activated `C_stage` row, in place, by its bytewise maximum across
@@ -442,6 +459,7 @@ const LOGIT_RANGE: Range = (i32::MIN as i64, i32::MAX as i64, 0);
 /// [`TABLE_RANGE`] this is the table index (clamping the i64 result to the table is the same as
 /// clamping to i32 first, as the scalar path does); with [`LOGIT_RANGE`] it is `apply` itself.
 #[target_feature(enable = "avx512f")]
+#[inline]
 fn requant_lanes(acc: __m512i, requant: Requant, (low, high, offset): Range) -> __m512i {
     let shift = requant.shift.clamp(1, 62) as i64;
     let multiplier = _mm512_set1_epi32(requant.multiplier);
@@ -462,6 +480,7 @@ fn requant_lanes(acc: __m512i, requant: Requant, (low, high, offset): Range) -> 
 
 /// `table[index]` on sixteen lanes; every index is in `0 .. table.len()`.
 #[target_feature(enable = "avx512f")]
+#[inline]
 fn table_lookup(table: &[i32], index: __m512i) -> __m512i {
     // SAFETY: `requant_lanes` with `TABLE_RANGE` clamps every index to
     // 0 ..= 2 * TANH_TABLE_HALF - 1, and the callers assert that `table` holds
