@@ -198,7 +198,7 @@ fn conv_row_portable(
     }
 }
 
-fn pool_row_portable(plan: &Plan, stage: usize, rows: &[&[f32]], out: &mut [f32]) {
+pub(super) fn pool_row_portable(plan: &Plan, stage: usize, rows: &[&[f32]], out: &mut [f32]) {
     let (in_pitch, out_pitch) = (plan.out_pitch[stage], plan.t_pitch[stage + 1]);
     let (pool, d) = (plan.pools[stage], plan.dilations[stage]);
     for map in 0..MAPS {

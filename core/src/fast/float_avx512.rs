@@ -350,3 +350,127 @@ pub(crate) fn tanh16(x: __m512) -> __m512 {
     let sign = _mm512_and_si512(sign_bit, bits);
     _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(result), sign))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::architecture::{Config1, Config4};
+    use crate::random::SplitMix64;
+
+    fn available() -> bool {
+        if std::is_x86_feature_detected!("avx512f") {
+            return true;
+        }
+        std::eprintln!("skipped: no AVX-512 on this CPU");
+        false
+    }
+
+    /// Inputs where `tanh`'s branches, signs and special values meet.
+    const SPECIAL: [f32; 16] = [
+        0.0,
+        -0.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MIN_POSITIVE,
+        1e-45,
+        -1e-45,
+        0.75,
+        0.749_999_94,
+        -0.75,
+        9.0,
+        8.999_999,
+        -9.0,
+        f32::MAX,
+        1.0,
+    ];
+
+    /// `tanh16` against the scalar `tanh`, bit for bit, on the special values and on every
+    /// 61st f32 bit pattern (70 million, both signs, NaNs included).
+    #[test]
+    fn tanh16_matches_tanh_bit_for_bit() {
+        if !available() {
+            return;
+        }
+        let check = |inputs: &[f32; 16]| {
+            let mut got = [0.0f32; 16];
+            // SAFETY: AVX-512 F was detected; both arrays are sixteen floats.
+            unsafe {
+                let lanes = tanh16(_mm512_loadu_ps(inputs.as_ptr()));
+                _mm512_storeu_ps(got.as_mut_ptr(), lanes);
+            }
+            for (x, y) in inputs.iter().zip(got) {
+                let want = crate::tanh::tanh(*x);
+                assert!(
+                    want.to_bits() == y.to_bits(),
+                    "tanh16({x:e}, bits {:08x}) = {y:e} (bits {:08x}), tanh gives {want:e} \
+                     (bits {:08x})",
+                    x.to_bits(),
+                    y.to_bits(),
+                    want.to_bits()
+                );
+            }
+        };
+        check(&SPECIAL);
+        let mut bits = 0u64;
+        while bits <= u64::from(u32::MAX) {
+            let inputs = core::array::from_fn(|i| f32::from_bits((bits + 61 * i as u64) as u32));
+            check(&inputs);
+            bits += 61 * 16;
+        }
+    }
+
+    /// `pool_row` against the portable one on rows of signed zeros, NaNs, infinities and ties,
+    /// so that the order of the maxima (which of equal or unordered values wins) is tested.
+    #[test]
+    fn pool_row_keeps_ties_and_nans_like_the_reference() {
+        if !available() {
+            return;
+        }
+        let values = [
+            0.0,
+            -0.0,
+            f32::NAN,
+            -f32::NAN,
+            1.0,
+            -1.0,
+            f32::INFINITY,
+            0.5,
+        ];
+        let mut random = SplitMix64::new(5);
+        for (stage, width) in [(0usize, 1usize), (0, 7), (1, 19), (2, 33)] {
+            let plans = [
+                super::super::plan::Plan::new::<Config1>(3, width),
+                super::super::plan::Plan::new::<Config4>(3, width),
+            ];
+            for plan in plans.into_iter().flatten() {
+                let in_len = plan.c_row_len(stage);
+                let rows: Vec<Vec<f32>> = (0..plan.pools[stage])
+                    .map(|_| (0..in_len).map(|_| values[random.below(8)]).collect())
+                    .collect();
+                let rows: Vec<&[f32]> = rows.iter().map(|row| row.as_slice()).collect();
+                let out_len = plan.t_row_len(stage + 1);
+                let mut want = std::vec![0.0f32; out_len];
+                let mut got = std::vec![0.0f32; out_len];
+                super::super::float::pool_row_portable(&plan, stage, &rows, &mut want);
+                // SAFETY: AVX-512 F was detected above.
+                unsafe { pool_row(&plan, stage, &rows, &mut got) };
+                let pitch = plan.t_pitch[stage + 1];
+                for map in 0..MAPS {
+                    for x in 0..plan.t_width[stage + 1] {
+                        let (w, g) = (want[map * pitch + x], got[map * pitch + x]);
+                        assert!(
+                            w.to_bits() == g.to_bits(),
+                            "stage {stage} width {width} map {map} column {x}: avx512 {g:?} \
+                             (bits {:08x}), portable {w:?} (bits {:08x})",
+                            g.to_bits(),
+                            w.to_bits()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
