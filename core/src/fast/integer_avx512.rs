@@ -254,6 +254,12 @@ fn quad_weights<'e>(engine: &'e IntegerEngine<'_>) -> &'e QuadWeights {
 /// then reads bytes, a quarter of the i32 rows it would otherwise read from rings that do not
 /// fit in L2, and each `C` element is requantised once, as many times as there are `T`
 /// elements (the dense maps of a stage have one `T` element per `C` element).
+///
+/// Known limitation: this needs every stage multiplier to be non-negative, as
+/// [`crate::int8::Requant`] documents and weights files enforce (a negative one is refused on
+/// reading). `Int8Weights` filled in code with a negative multiplier would make this kernel
+/// pool the wrong way and differ from the reference; use the `avx2+fma` kernel for such
+/// weights.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) fn conv_row(
     engine: &IntegerEngine<'_>,
@@ -574,6 +580,80 @@ fn logits_block(engine: &IntegerEngine<'_>, hidden: &[i32; HIDDEN * WIDE], out: 
         }
         for (lane, logits) in out.iter_mut().skip(v * LANES).take(LANES).enumerate() {
             *logits = [lanes[0][lane], lanes[1][lane]];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::int8::{TANH_TABLE, tanh_from_table};
+    use crate::random::SplitMix64;
+
+    fn available() -> bool {
+        if std::is_x86_feature_detected!("avx512f") {
+            return true;
+        }
+        std::eprintln!("skipped: no AVX-512 on this CPU");
+        false
+    }
+
+    /// `requant_lanes` against `Requant::apply` (and the table's clamp) on extreme and random
+    /// accumulators, every shift 1..=62 (and the clamped 0 and 63) and extreme multipliers.
+    #[test]
+    fn requant_lanes_match_requant_apply() {
+        if !available() {
+            return;
+        }
+        let mut random = SplitMix64::new(9);
+        let extremes = [
+            i32::MIN,
+            i32::MIN + 1,
+            -1,
+            0,
+            1,
+            i32::MAX,
+            1 << 20,
+            -(1 << 20),
+        ];
+        let multipliers = [0, 1 << 30, i32::MAX, 1_500_000_000];
+        let table: std::vec::Vec<i32> = TANH_TABLE.iter().map(|v| i32::from(*v)).collect();
+        for shift in 0..=63u8 {
+            for &multiplier in &multipliers {
+                let requant = Requant { multiplier, shift };
+                for round in 0..4 {
+                    let acc: [i32; 16] = core::array::from_fn(|i| {
+                        if round == 0 && i < extremes.len() {
+                            extremes[i]
+                        } else {
+                            (random.next_u64() as i32) >> (random.below(32) as u32)
+                        }
+                    });
+                    let mut index = [0i32; 16];
+                    let mut logit = [0i32; 16];
+                    let mut value = [0i32; 16];
+                    // SAFETY: AVX-512 F was detected; every array is sixteen i32, and
+                    // `TABLE_RANGE` keeps the indices inside the 2048-entry table.
+                    unsafe {
+                        let lanes = _mm512_loadu_si512(acc.as_ptr().cast());
+                        let at = requant_lanes(lanes, requant, TABLE_RANGE);
+                        _mm512_storeu_si512(index.as_mut_ptr().cast(), at);
+                        let looked = table_lookup(&table, at);
+                        _mm512_storeu_si512(value.as_mut_ptr().cast(), looked);
+                        let out = requant_lanes(lanes, requant, LOGIT_RANGE);
+                        _mm512_storeu_si512(logit.as_mut_ptr().cast(), out);
+                    }
+                    for lane in 0..16 {
+                        let want = requant.apply(acc[lane]);
+                        let want_index = want.clamp(-TANH_TABLE_HALF, TANH_TABLE_HALF - 1);
+                        let what = std::format!("acc {} with {requant:?}", acc[lane]);
+                        assert_eq!(logit[lane], want, "logit of {what}");
+                        assert_eq!(index[lane], want_index + TANH_TABLE_HALF, "index of {what}");
+                        let activation = i32::from(tanh_from_table(want));
+                        assert_eq!(value[lane], activation, "activation of {what}");
+                    }
+                }
+            }
         }
     }
 }
