@@ -1,9 +1,11 @@
 //! The arithmetic peak of one core, for judging the dense path's rates: independent chains of
-//! one instruction (24 accumulators, no loads), timed per instruction kind this CPU has.
+//! one instruction (12 or 24 accumulators in registers), timed per instruction kind this CPU
+//! has.
 //!
 //! Usage: `cargo run --release -p bonemask-core --example peak_rate`. Prints GFLOP/s of f32
 //! fma (a multiply-add counted as 2) with 256-bit and 512-bit vectors, and G multiply-adds/s
-//! of 512-bit `vpdpbusd`. Single-threaded: multiply by the cores for a machine's peak. Not
+//! of 512-bit `vpdpbusd`, and millions of 16-lane gathers per second (the clock over it is
+//! cycles per gather). Single-threaded: multiply by the cores for a machine's peak. Not
 //! here: memory bandwidth, or anything the kernels do besides the arithmetic.
 
 use std::time::Instant;
@@ -75,6 +77,29 @@ fn dpbusd512(rounds: usize) -> i32 {
     )
 }
 
+/// 16-lane `vpgatherdd` from a 2048-entry i32 table (the int8 `tanh` table's size), eight
+/// independent index chains; returns the checksum.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn gather512(rounds: usize, table: &[i32; 2048]) -> i32 {
+    let mut index: [__m512i; 8] = core::array::from_fn(|chain| {
+        let lanes: [i32; 16] = core::array::from_fn(|lane| (lane * 131 + chain * 17) as i32);
+        // SAFETY: `lanes` is sixteen i32.
+        unsafe { _mm512_loadu_si512(lanes.as_ptr().cast()) }
+    });
+    let (mask, step) = (_mm512_set1_epi32(2047), _mm512_set1_epi32(7));
+    let mut sum = _mm512_setzero_si512();
+    for _ in 0..rounds {
+        for lanes in index.iter_mut() {
+            // SAFETY: every index is masked to 0 ..= 2047, inside `table`.
+            let value = unsafe { _mm512_i32gather_epi32::<4>(*lanes, table.as_ptr().cast()) };
+            sum = _mm512_add_epi32(sum, value);
+            *lanes = _mm512_and_si512(_mm512_add_epi32(*lanes, step), mask);
+        }
+    }
+    _mm512_reduce_add_epi32(sum)
+}
+
 /// Runs `job` and prints `work / seconds / 1e9` with `label`.
 fn report<T: std::fmt::Debug>(label: &str, work: f64, job: impl FnOnce() -> T) {
     let start = Instant::now();
@@ -115,6 +140,14 @@ fn main() {
         );
     } else {
         println!("skipped: no AVX-512 VNNI on this CPU");
+    }
+    if std::is_x86_feature_detected!("avx512f") {
+        let table: [i32; 2048] = core::array::from_fn(|i| i as i32);
+        let gathers = (ROUNDS / 10 * 8) as f64 * 1000.0;
+        // SAFETY: AVX-512 F was detected just above.
+        report("vpgatherdd 16 lanes, M/s", gathers, || unsafe {
+            gather512(ROUNDS / 10, &table)
+        });
     }
 }
 
