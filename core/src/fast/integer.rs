@@ -72,6 +72,9 @@ const _: () = assert!(HIDDEN.is_multiple_of(QUAD_HIDDEN_BLOCK));
 /// reads columns below `t_width`, all written by the pooling of real (mirrored) image rows, and
 /// every ring row is computed before it is read. i32 arithmetic wraps, so the correction is
 /// exact modulo 2^32 like the sums themselves.
+// Read only by the x86-64 kernel; on other targets `prepare` refuses `Avx512Vnni` before any
+// engine is built, so the fields are never read there.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) struct QuadWeights {
     pub conv: [Vec<i32>; STAGES],
     /// Stage 0's biases as the reference's, later stages' corrected for the offset.
