@@ -1,15 +1,18 @@
 //! The fast dense path against the per-window references, bit for bit: all four
-//! configurations, f32 and int8, the AVX2 kernel and the portable one, on random weights and
-//! random images of awkward sizes (one pixel, one row, one column, widths that cut the 8-lane
-//! vectors and 24-column blocks unevenly, heights that cut the bands unevenly).
+//! configurations, f32 and int8, the AVX-512 kernel, the AVX2 kernel and the portable one, on
+//! random weights and random images of awkward sizes (one pixel, one row, one column, widths
+//! that cut the 8- and 16-lane vectors and the 16- and 32-column blocks unevenly, heights that
+//! cut the bands unevenly), and against the `no_std` streaming scanner [`dense`].
 //!
-//! Every pixel of both kernels is compared with each other; the per-window reference (about
+//! Every pixel of the kernels is compared with each other; the per-window reference (about
 //! 0.1 s a pixel for configuration 4) is run on a sample: every pixel of small images, else the
-//! corners, the middle of each edge and a few random pixels.
+//! corners, the middle of each edge and a few random pixels. A kernel this CPU lacks is not
+//! tested, and its test says `skipped: ...` on a line of its own.
 
 use std::io::Write;
 
 use bonemask_core::architecture::Architecture;
+use bonemask_core::dense;
 use bonemask_core::fast::{self, DenseOutput, Kernel, ScanOptions};
 use bonemask_core::int8::{InputQuant, Int8Weights};
 use bonemask_core::quantize::quantize;
@@ -212,6 +215,40 @@ fn avx2_available() -> bool {
     false
 }
 
+fn avx512_available() -> bool {
+    if Kernel::Avx512Vnni.is_available() {
+        return true;
+    }
+    eprintln!("skipped: no AVX-512 on this CPU");
+    false
+}
+
+/// The AVX-512 kernel, then the AVX2 one where the CPU has it (compared on every pixel).
+fn avx512_and_avx2() -> Vec<Kernel> {
+    let mut kernels = vec![Kernel::Avx512Vnni];
+    if Kernel::Avx2Fma.is_available() {
+        kernels.push(Kernel::Avx2Fma);
+    }
+    kernels
+}
+
+/// [`AWKWARD`] and widths past 64, where several 32-column calls run and the row ends with a
+/// 16-column one (or not, by stage).
+const AWKWARD_WIDE: &[(usize, usize)] = &[
+    (1, 1),
+    (1, 7),
+    (9, 1),
+    (13, 17),
+    (7, 8),
+    (5, 15),
+    (3, 16),
+    (4, 33),
+    (11, 25),
+    (2, 49),
+    (3, 70),
+    (2, 97),
+];
+
 const SMALL: &[(usize, usize)] = &[(1, 1), (1, 7), (9, 1), (13, 17), (2, 9)];
 const AWKWARD: &[(usize, usize)] = &[
     (1, 1),
@@ -352,7 +389,6 @@ fn int8_kernels_match_reference_config4() {
 /// both claim the reference's bits, so they must agree exactly.
 #[test]
 fn fast_matches_streaming_scanner_config1() {
-    use bonemask_core::dense;
     let (height, width) = (150, 90);
     let pixels = random_image(height, width, 7);
     let image = RawImage::new(&pixels, width, height).unwrap();
@@ -398,4 +434,178 @@ fn fast_matches_streaming_scanner_config1() {
         options.kernel.name()
     );
     assert_same(&what, &every, &fast_int8.logits, &streamed);
+}
+
+#[test]
+fn f32_avx512_matches_avx2_and_reference_config1() {
+    if avx512_available() {
+        let kernels = avx512_and_avx2();
+        let case = Case {
+            config: 1,
+            sizes: AWKWARD_WIDE,
+            kernels: &kernels,
+            budget: 12,
+        };
+        check_f32::<Config1, { Config1::PARAMS }>(&case);
+    }
+}
+
+#[test]
+fn f32_avx512_matches_avx2_and_reference_config2_and_3() {
+    if avx512_available() {
+        let kernels = avx512_and_avx2();
+        let case = Case {
+            config: 2,
+            sizes: &[(1, 1), (9, 1), (1, 7), (13, 17), (3, 16), (4, 33), (2, 70)],
+            kernels: &kernels,
+            budget: 3,
+        };
+        check_f32::<Config2, { Config2::PARAMS }>(&case);
+        let case = Case { config: 3, ..case };
+        check_f32::<Config3, { Config3::PARAMS }>(&case);
+    }
+}
+
+#[test]
+fn f32_avx512_matches_avx2_and_reference_config4() {
+    if avx512_available() {
+        let kernels = avx512_and_avx2();
+        let case = Case {
+            config: 4,
+            sizes: &[(1, 1), (9, 1), (1, 7), (13, 17), (26, 33), (3, 70)],
+            kernels: &kernels,
+            budget: 3,
+        };
+        check_f32::<Config4, { Config4::PARAMS }>(&case);
+    }
+}
+
+#[test]
+fn int8_avx512_matches_avx2_and_reference_config1() {
+    if avx512_available() {
+        let kernels = avx512_and_avx2();
+        let case = Case {
+            config: 1,
+            sizes: AWKWARD_WIDE,
+            kernels: &kernels,
+            budget: 10,
+        };
+        check_int8::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>(
+            &case,
+        );
+    }
+}
+
+#[test]
+fn int8_avx512_matches_avx2_and_reference_config2_and_3() {
+    if avx512_available() {
+        let kernels = avx512_and_avx2();
+        let case = Case {
+            config: 2,
+            sizes: &[(1, 1), (9, 1), (1, 7), (13, 17), (3, 16), (4, 33), (2, 70)],
+            kernels: &kernels,
+            budget: 3,
+        };
+        check_int8::<Config2, { Config2::PARAMS }, { Config2::WEIGHTS }, { Config2::BIASES }>(
+            &case,
+        );
+        let case = Case { config: 3, ..case };
+        check_int8::<Config3, { Config3::PARAMS }, { Config3::WEIGHTS }, { Config3::BIASES }>(
+            &case,
+        );
+    }
+}
+
+#[test]
+fn int8_avx512_matches_avx2_and_reference_config4() {
+    if avx512_available() {
+        let kernels = avx512_and_avx2();
+        let case = Case {
+            config: 4,
+            sizes: &[(1, 1), (9, 1), (1, 7), (5, 17), (13, 33), (3, 70)],
+            kernels: &kernels,
+            budget: 3,
+        };
+        check_int8::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>(
+            &case,
+        );
+    }
+}
+
+/// The AVX-512 kernel against the streaming scanner on every pixel of one image of
+/// configuration `A`, f32 and int8.
+fn check_streaming_avx512<A: Architecture, const N: usize, const NW: usize, const NB: usize>(
+    (height, width): (usize, usize),
+) {
+    let pixels = random_image(height, width, 11);
+    let image = RawImage::new(&pixels, width, height).unwrap();
+    let every = all_pixels(height, width);
+    let weights = boxed_random_weights::<A, N>(41);
+    let options = ScanOptions {
+        threads: 2,
+        kernel: Kernel::Avx512Vnni,
+        progress: None,
+    };
+
+    let fast_f32 = fast::scan_f32(&*weights, &image, &AFFINE, &options).unwrap();
+    let mut workspace = vec![0.0f32; dense::workspace_len::<A>(width)];
+    let mut streamed = vec![[0.0f32; 2]; height * width];
+    dense::scan_image(&*weights, &image, AFFINE, &mut workspace, &mut streamed).unwrap();
+    let what = format!(
+        "f32 config {} {height}x{width} avx512-vnni against the streaming scanner",
+        A::ID
+    );
+    assert_same(&what, &every, &fast_f32.logits, &streamed);
+
+    let mut int8 = Box::new(Int8Weights::<A, NW, NB>::zeroed());
+    quantize(&*weights, &mut int8);
+    let quant = InputQuant::from_affine(&AFFINE);
+    let fast_int8 = fast::scan_int8(&*int8, &image, &quant, &options).unwrap();
+    let mut activations = vec![0i8; dense::activations_len_int8::<A>(width)];
+    let mut sums = vec![0i32; dense::sums_len_int8::<A>(width)];
+    let mut streamed = vec![[0i32; 2]; height * width];
+    dense::scan_image_int8(
+        &*int8,
+        &image,
+        quant,
+        &mut activations,
+        &mut sums,
+        &mut streamed,
+    )
+    .unwrap();
+    let what = format!(
+        "int8 config {} {height}x{width} avx512-vnni against the streaming scanner",
+        A::ID
+    );
+    assert_same(&what, &every, &fast_int8.logits, &streamed);
+}
+
+#[test]
+fn avx512_matches_streaming_scanner_all_configs() {
+    if avx512_available() {
+        check_streaming_avx512::<
+            Config1,
+            { Config1::PARAMS },
+            { Config1::WEIGHTS },
+            { Config1::BIASES },
+        >((37, 81));
+        check_streaming_avx512::<
+            Config2,
+            { Config2::PARAMS },
+            { Config2::WEIGHTS },
+            { Config2::BIASES },
+        >((21, 67));
+        check_streaming_avx512::<
+            Config3,
+            { Config3::PARAMS },
+            { Config3::WEIGHTS },
+            { Config3::BIASES },
+        >((19, 50));
+        check_streaming_avx512::<
+            Config4,
+            { Config4::PARAMS },
+            { Config4::WEIGHTS },
+            { Config4::BIASES },
+        >((17, 45));
+    }
 }

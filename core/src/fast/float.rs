@@ -1,5 +1,5 @@
 //! The f32 engine: packed weights and the portable row kernels; the AVX2 + FMA ones are in
-//! [`super::float_avx2`].
+//! [`super::float_avx2`], the AVX-512 ones in [`super::float_avx512`].
 //!
 //! Row layouts: a `T_l` row slot is `[C][t_pitch[l]]`, a `C_l` row slot `[MAPS][out_pitch[l]]`.
 //! Every output runs the reference's exact fma chain (bias, then input channel, filter row,
@@ -29,8 +29,8 @@ const _: () = assert!(MAPS.is_multiple_of(FLOAT_MAP_BLOCK));
 const _: () = assert!(HIDDEN % FLOAT_MAP_BLOCK == MAP_BLOCK);
 
 /// The f32 weights of one configuration, in the reference's layout and packed for the
-/// micro-kernel: blocks of [`FLOAT_MAP_BLOCK`] output maps (the last hidden block of
-/// [`MAP_BLOCK`]), each `[C][K][K][block]`, the block's weights for one tap side by side.
+/// micro-kernel of `kernel` (see [`map_blocks`]): blocks of output maps, each
+/// `[C][K][K][block]`, the block's weights for one tap side by side.
 pub(crate) struct FloatEngine<'w> {
     pub kernel: Kernel,
     pub affine: InputAffine,
@@ -54,18 +54,33 @@ impl<'w> FloatEngine<'w> {
         kernel: Kernel,
     ) -> Self {
         let conv = core::array::from_fn(|l| weights.conv_weights(l));
+        let (conv_block, hidden_block) = map_blocks(kernel);
         FloatEngine {
             kernel,
             affine,
             conv,
-            conv_packed: core::array::from_fn(|l| pack(conv[l], MAPS, FLOAT_MAP_BLOCK)),
+            conv_packed: core::array::from_fn(|l| pack(conv[l], MAPS, conv_block)),
             conv_bias: core::array::from_fn(|l| weights.conv_biases(l)),
             hidden: weights.hidden_weights(),
-            hidden_packed: pack(weights.hidden_weights(), HIDDEN, FLOAT_MAP_BLOCK),
+            hidden_packed: pack(weights.hidden_weights(), HIDDEN, hidden_block),
             hidden_bias: weights.hidden_biases(),
             output: weights.output_weights(),
             output_bias: weights.output_biases(),
         }
+    }
+}
+
+/// Output maps per micro-kernel call of `kernel`: (convolution stages, hidden layer). The
+/// AVX2 kernel's last hidden block is [`MAP_BLOCK`] units; the portable one reads the
+/// reference layout and ignores the packing.
+fn map_blocks(kernel: Kernel) -> (usize, usize) {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512Vnni => (
+            super::float_avx512::CONV_MAP_BLOCK,
+            super::float_avx512::HIDDEN_MAP_BLOCK,
+        ),
+        _ => (FLOAT_MAP_BLOCK, FLOAT_MAP_BLOCK),
     }
 }
 
@@ -104,6 +119,12 @@ impl Engine for FloatEngine<'_> {
                 // confirmed AVX2 and FMA on this CPU.
                 unsafe { super::float_avx2::conv_row(self, plan, stage, rows, out) }
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                // SAFETY: an `Avx512Vnni` engine is only built after `Kernel::is_available`
+                // confirmed AVX-512 F, BW, VL and VNNI on this CPU.
+                unsafe { super::float_avx512::conv_row(self, plan, stage, rows, out) }
+            }
             _ => conv_row_portable(self, plan, stage, rows, out),
         }
     }
@@ -115,6 +136,11 @@ impl Engine for FloatEngine<'_> {
                 // SAFETY: as in `conv_row`, the CPU has AVX2 and FMA.
                 unsafe { super::float_avx2::pool_row(plan, stage, rows, out) }
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                // SAFETY: as in `conv_row`, the CPU has AVX-512 F.
+                unsafe { super::float_avx512::pool_row(plan, stage, rows, out) }
+            }
             _ => pool_row_portable(plan, stage, rows, out),
         }
     }
@@ -125,6 +151,11 @@ impl Engine for FloatEngine<'_> {
             Kernel::Avx2Fma => {
                 // SAFETY: as in `conv_row`, the CPU has AVX2 and FMA.
                 unsafe { super::float_avx2::hidden_row(self, plan, rows, out) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                // SAFETY: as in `conv_row`, the CPU has AVX-512 F.
+                unsafe { super::float_avx512::hidden_row(self, plan, rows, out) }
             }
             _ => hidden_row_portable(self, plan, rows, out),
         }
@@ -167,7 +198,7 @@ fn conv_row_portable(
     }
 }
 
-fn pool_row_portable(plan: &Plan, stage: usize, rows: &[&[f32]], out: &mut [f32]) {
+pub(super) fn pool_row_portable(plan: &Plan, stage: usize, rows: &[&[f32]], out: &mut [f32]) {
     let (in_pitch, out_pitch) = (plan.out_pitch[stage], plan.t_pitch[stage + 1]);
     let (pool, d) = (plan.pools[stage], plan.dilations[stage]);
     for map in 0..MAPS {

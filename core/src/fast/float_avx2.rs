@@ -8,8 +8,8 @@
 //! reference's own operation sequence, eight lanes at a time, both branches computed and the
 //! right one selected per lane.
 //!
-//! Not here: AVX-512 (the machine this was written and measured on, an AMD EPYC of the Zen 3
-//! generation, has none, so such code could not be tested).
+//! Not here: AVX-512, in [`super::float_avx512`] (this file was written and measured on an AMD
+//! EPYC of the Zen 3 generation, which has none).
 
 use core::arch::x86_64::*;
 

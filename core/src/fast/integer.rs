@@ -1,11 +1,15 @@
 //! The int8 engine: packed weights and the portable row kernels; the AVX2 ones are in
-//! [`super::integer_avx2`].
+//! [`super::integer_avx2`], the AVX-512 VNNI ones in [`super::integer_avx512`].
 //!
 //! Row layouts: `T_0` is `[1][t_pitch[0]]` i16 (the int8 input, widened); a later `T_l` is
 //! `[C / 2][t_pitch[l]][2]` i16, channels `2p` and `2p + 1` of one column side by side, so that
-//! one 32-bit lane holds the pair `vpmaddwd` multiplies; a `C_l` row is `[MAPS][out_pitch[l]]`
-//! i32 accumulators. Integer sums are exact, so the order of the terms is free; requantisation,
-//! pooling and the table are [`crate::int8`]'s.
+//! one 32-bit lane holds the pair `vpmaddwd` multiplies (portable and AVX2 kernels), or, for the
+//! AVX-512 VNNI kernel, `[C / 4][t_pitch[l]][4]` u8 in the first half of the same slot, the
+//! four channels `vpdpbusd` multiplies, each offset by +128; a `C_l` row is
+//! `[MAPS][out_pitch[l]]` i32 accumulators (the AVX-512 VNNI kernel turns it into activations,
+//! in place, in the `T` byte layout before pooling; see [`super::integer_avx512`]). Integer sums
+//! are exact, so the order of the terms is free; requantisation, pooling and the table are
+//! [`crate::int8`]'s.
 
 use std::vec::Vec;
 
@@ -39,6 +43,112 @@ pub(crate) struct IntegerEngine<'w> {
     pub output_requant: &'w [Requant],
     /// [`crate::int8::TANH_TABLE`] widened to i32, for vector gathers.
     pub table: Vec<i32>,
+    /// The weights packed for the AVX-512 VNNI kernel: present exactly when `kernel` is
+    /// [`Kernel::Avx512Vnni`].
+    pub quads: Option<QuadWeights>,
+}
+
+/// Output maps per call of the AVX-512 VNNI convolution micro-kernel (x 64 columns): 36 maps
+/// are 6 blocks.
+pub(crate) const QUAD_CONV_BLOCK: usize = 6;
+
+/// Hidden units per call of the AVX-512 VNNI micro-kernel: 100 units are 20 blocks.
+pub(crate) const QUAD_HIDDEN_BLOCK: usize = 5;
+
+const _: () = assert!(MAPS.is_multiple_of(QUAD_CONV_BLOCK) && MAPS.is_multiple_of(4));
+const _: () = assert!(HIDDEN.is_multiple_of(QUAD_HIDDEN_BLOCK));
+
+/// The int8 weights packed for `vpdpbusd`, which multiplies unsigned activation bytes by
+/// signed weight bytes: stage 0 in blocks of [`QUAD_CONV_BLOCK`] maps `[K][K][block]` i32 (the
+/// weight in the low i16, 0 in the high one, for `vpdpwssd`); later stages and the hidden layer
+/// in blocks of [`QUAD_CONV_BLOCK`] / [`QUAD_HIDDEN_BLOCK`] outputs `[C / 4][K][K][block]` i32,
+/// byte `j` holding channel `4q + j`.
+///
+/// The activations of those layers are stored as `a + 128` (in 1 ..= 255, as every activation
+/// is a table value in -127 ..= 127), so a sum comes out as `sum(w * a) + 128 * sum(w)`; the
+/// biases here are the reference's minus `128 * sum(w)` over the output's filter, which makes
+/// every sum the reference's exactly. This needs every tap of a valid output to read a stored
+/// activation, never a padding byte: it holds because a valid output at column `x < out_width`
+/// reads columns below `t_width`, all written by the pooling of real (mirrored) image rows, and
+/// every ring row is computed before it is read. i32 arithmetic wraps, so the correction is
+/// exact modulo 2^32 like the sums themselves.
+// Read only by the x86-64 kernel; on other targets `prepare` refuses `Avx512Vnni` before any
+// engine is built, so the fields are never read there.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) struct QuadWeights {
+    pub conv: [Vec<i32>; STAGES],
+    /// Stage 0's biases as the reference's, later stages' corrected for the offset.
+    pub conv_bias: [Vec<i32>; STAGES],
+    pub hidden: Vec<i32>,
+    /// Corrected for the offset.
+    pub hidden_bias: Vec<i32>,
+}
+
+impl QuadWeights {
+    fn new(engine: &IntegerEngine<'_>, kernels: [usize; STAGES], side: usize) -> QuadWeights {
+        let conv = core::array::from_fn(|l| {
+            let taps = kernels[l] * kernels[l];
+            if l == 0 {
+                let low: Vec<i32> = engine.conv[0]
+                    .iter()
+                    .map(|w| i32::from(*w as i16 as u16))
+                    .collect();
+                pack(&low, MAPS, QUAD_CONV_BLOCK)
+            } else {
+                pack_quads(engine.conv[l], MAPS, MAPS, taps, QUAD_CONV_BLOCK)
+            }
+        });
+        let conv_bias = core::array::from_fn(|l| {
+            if l == 0 {
+                engine.conv_bias[0].to_vec()
+            } else {
+                offset_biases(engine.conv[l], engine.conv_bias[l])
+            }
+        });
+        QuadWeights {
+            conv,
+            conv_bias,
+            hidden: pack_quads(engine.hidden, HIDDEN, MAPS, side * side, QUAD_HIDDEN_BLOCK),
+            hidden_bias: offset_biases(engine.hidden, engine.hidden_bias),
+        }
+    }
+}
+
+/// `bias[o] - 128 * sum(weights of output o)` (wrapping), for `[outputs][inputs]` weights.
+fn offset_biases(weights: &[i8], biases: &[i32]) -> Vec<i32> {
+    let inputs = weights.len() / biases.len();
+    biases
+        .iter()
+        .zip(weights.chunks_exact(inputs))
+        .map(|(bias, filter)| {
+            let sum: i32 = filter.iter().map(|w| i32::from(*w)).sum();
+            bias.wrapping_sub(sum.wrapping_mul(128))
+        })
+        .collect()
+}
+
+/// Reorders `[outputs][C][taps]` int8 weights into blocks of `block` outputs
+/// `[C / 4][taps][block]` i32, byte `j` of each holding channel `4q + j`.
+fn pack_quads(
+    weights: &[i8],
+    outputs: usize,
+    channels: usize,
+    taps: usize,
+    block: usize,
+) -> Vec<i32> {
+    let quads = channels / 4;
+    let mut packed = std::vec![0i32; outputs * quads * taps];
+    for output in 0..outputs {
+        for quad in 0..quads {
+            for tap in 0..taps {
+                let bytes = core::array::from_fn(|j| {
+                    weights[(output * channels + 4 * quad + j) * taps + tap] as u8
+                });
+                packed[(output * quads + quad) * taps + tap] = i32::from_le_bytes(bytes);
+            }
+        }
+    }
+    pack(&packed, outputs, block)
 }
 
 impl<'w> IntegerEngine<'w> {
@@ -58,7 +168,7 @@ impl<'w> IntegerEngine<'w> {
         let channel = |l: usize| Int8Weights::<A, NW, NB>::conv_channel(l, 0);
         let first_hidden = Int8Weights::<A, NW, NB>::hidden_channel(0);
         let first_output = Int8Weights::<A, NW, NB>::output_channel(0);
-        IntegerEngine {
+        let mut engine = IntegerEngine {
             kernel,
             quant,
             conv,
@@ -84,7 +194,13 @@ impl<'w> IntegerEngine<'w> {
                 .iter()
                 .map(|v| i32::from(*v))
                 .collect(),
+            quads: None,
+        };
+        if kernel == Kernel::Avx512Vnni {
+            let kernels = [g.kernels[0], g.kernels[1], g.kernels[2]];
+            engine.quads = Some(QuadWeights::new(&engine, kernels, g.last_side()));
         }
+        engine
     }
 }
 
@@ -135,6 +251,12 @@ impl Engine for IntegerEngine<'_> {
                 // confirmed AVX2 (and FMA) on this CPU.
                 unsafe { super::integer_avx2::conv_row(self, plan, stage, rows, out) }
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                // SAFETY: an `Avx512Vnni` engine is only built after `Kernel::is_available`
+                // confirmed AVX-512 F, BW, VL and VNNI on this CPU.
+                unsafe { super::integer_avx512::conv_row(self, plan, stage, rows, out) }
+            }
             _ => conv_row_portable(self, plan, stage, rows, out),
         }
     }
@@ -146,6 +268,11 @@ impl Engine for IntegerEngine<'_> {
                 // SAFETY: as in `conv_row`, the CPU has AVX2.
                 unsafe { super::integer_avx2::pool_row(self, plan, stage, rows, out) }
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                // SAFETY: as in `conv_row`, the CPU has AVX-512 F, BW and VNNI.
+                unsafe { super::integer_avx512::pool_row(plan, stage, rows, out) }
+            }
             _ => pool_row_portable(self, plan, stage, rows, out),
         }
     }
@@ -156,6 +283,11 @@ impl Engine for IntegerEngine<'_> {
             Kernel::Avx2Fma => {
                 // SAFETY: as in `conv_row`, the CPU has AVX2.
                 unsafe { super::integer_avx2::hidden_row(self, plan, rows, out) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                // SAFETY: as in `conv_row`, the CPU has AVX-512 F, BW and VNNI.
+                unsafe { super::integer_avx512::hidden_row(self, plan, rows, out) }
             }
             _ => hidden_row_portable(self, plan, rows, out),
         }

@@ -10,9 +10,9 @@
 //! (`vpmuldq`; AVX2 has no 64-bit arithmetic shift, so it is built from a logical one), and the
 //! `tanh` table is read with `vpgatherdd`. Sums are exact, so every bit equals the reference's.
 //!
-//! Not here: `vpmaddubsw` (u8 x i8 with i16 saturation: signed activations would need a sign
-//! transfer per product, no cheaper here) and AVX-512 VNNI (absent on the Zen 3 machine this was
-//! written on, so untestable).
+//! Not here: `vpmaddubsw` (u8 x i8 with i16 saturation: two products can overflow i16, so it
+//! is not exact) and AVX-512 VNNI, in [`super::integer_avx512`] (this file was written on a Zen 3
+//! machine, which has none).
 
 use core::arch::x86_64::*;
 

@@ -9,14 +9,20 @@
 //! are exact in any order.
 //!
 //! Kernels ([`Kernel`], chosen at run time by [`Kernel::detect`]):
-//! - `avx2+fma`: x86-64 with AVX2 and FMA. f32: a 4-map x 24-column micro-kernel of `vfmadd`.
+//! - `avx512-vnni`: x86-64 with AVX-512 F, BW, VL and VNNI (and AVX2 + FMA). f32: 6 maps (5
+//!   hidden units) x 64 columns per micro-kernel call, 24 `vfmadd231ps` accumulators, each
+//!   broadcast weight used four times. int8: the same blocks, four channels per 32-bit lane as
+//!   unsigned bytes (activation + 128) multiplied by signed weights with `vpdpbusd`, the offset
+//!   corrected exactly in the biases; activation before pooling, pooling on bytes.
+//! - `avx2+fma`: x86-64 with AVX2 and FMA. f32: a 6-map x 16-column micro-kernel of `vfmadd`.
 //!   int8: channel pairs widened to i16 and multiplied with `vpmaddwd` (exact: a pair sums to
 //!   at most 2 * 127 * 127).
 //! - `portable`: plain Rust, any CPU; the same results, far slower.
 //!
-//! Not here: AVX-512 and VNNI kernels. This was written and measured on an AMD EPYC of the
-//! Zen 3 generation, which has neither, so such kernels could not have been tested; on a CPU
-//! that has them this path still runs the AVX2 kernels.
+//! The AVX-512 kernel was written and measured on an AMD EPYC of the Zen 4 class (512-bit
+//! operations issued as two 256-bit halves); the AVX2 one on a Zen 3 EPYC. A CPU with AVX-512 F
+//! but without VNNI (Skylake-SP) runs the AVX2 kernels for both precisions: there is no
+//! AVX-512 f32 kernel of its own for it, since no such CPU was at hand to test one.
 //!
 //! Memory: the logits (`8 * H * Wd` bytes), plus [`working_bytes`] of ring buffers per band
 //! (about 45 MB per thread for configuration 4 on a 1984-column image), plus the packed weights.
@@ -24,9 +30,13 @@
 mod float;
 #[cfg(target_arch = "x86_64")]
 mod float_avx2;
+#[cfg(target_arch = "x86_64")]
+mod float_avx512;
 mod integer;
 #[cfg(target_arch = "x86_64")]
 mod integer_avx2;
+#[cfg(target_arch = "x86_64")]
+mod integer_avx512;
 mod plan;
 mod stream;
 
@@ -43,6 +53,8 @@ use crate::window::{ImageError, RawImage};
 /// The row kernels a scan runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
+    /// x86-64 AVX-512 intrinsics (F, BW, VL and VNNI), 16 f32 or 16 i32 lanes per vector.
+    Avx512Vnni,
     /// x86-64 AVX2 and FMA intrinsics, 8 f32 or 8 i32 lanes per vector.
     Avx2Fma,
     /// Plain Rust for any CPU.
@@ -50,10 +62,13 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU runs: [`Kernel::Avx2Fma`] where AVX2 and FMA are present,
-    /// else [`Kernel::Portable`].
+    /// The fastest kernel this CPU runs: [`Kernel::Avx512Vnni`] where AVX-512 F, BW, VL and
+    /// VNNI are present, else [`Kernel::Avx2Fma`] where AVX2 and FMA are, else
+    /// [`Kernel::Portable`].
     pub fn detect() -> Kernel {
-        if Kernel::Avx2Fma.is_available() {
+        if Kernel::Avx512Vnni.is_available() {
+            Kernel::Avx512Vnni
+        } else if Kernel::Avx2Fma.is_available() {
             Kernel::Avx2Fma
         } else {
             Kernel::Portable
@@ -68,14 +83,25 @@ impl Kernel {
             Kernel::Avx2Fma => {
                 std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
             }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => {
+                // AVX2 and FMA too: every such CPU has them, and the kernel's f32 helpers may
+                // assume them.
+                Kernel::Avx2Fma.is_available()
+                    && std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+                    && std::is_x86_feature_detected!("avx512vl")
+                    && std::is_x86_feature_detected!("avx512vnni")
+            }
             #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2Fma => false,
+            Kernel::Avx2Fma | Kernel::Avx512Vnni => false,
         }
     }
 
-    /// Short name for logs and benchmarks: `"avx2+fma"` or `"portable"`.
+    /// Short name for logs and benchmarks: `"avx512-vnni"`, `"avx2+fma"` or `"portable"`.
     pub fn name(self) -> &'static str {
         match self {
+            Kernel::Avx512Vnni => "avx512-vnni",
             Kernel::Avx2Fma => "avx2+fma",
             Kernel::Portable => "portable",
         }

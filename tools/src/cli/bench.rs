@@ -1,6 +1,10 @@
 //! `bonemask bench`: times the fast dense path on one image and compares it with the paper's
 //! window-by-window scan, measured in the same process.
 //!
+//! `--kernel` may be given more than once: the dense scan is then timed with each kernel in
+//! turn, in the same process on the same image and weights, and the report gives each one's
+//! time against the first's.
+//!
 //! The per-window figure is timed on a sample of windows with the reference forward pass and
 //! extrapolated to every pixel (scanning a full image window by window would take hours). The
 //! weights are random (seeded): speed does not depend on their values.
@@ -8,11 +12,11 @@
 use std::time::Instant;
 
 use anyhow::bail;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use bonemask_core::architecture::{Architecture, Config1, Config2, Config3, Config4};
-use bonemask_core::fast::{self, ScanOptions};
+use bonemask_core::fast::{self, Kernel, ScanOptions};
 use bonemask_core::int8::{InputQuant, Int8Weights};
 use bonemask_core::quantize::quantize;
 use bonemask_core::random::{SplitMix64, boxed_random_weights, fill_smooth_image};
@@ -36,12 +40,54 @@ pub struct BenchArgs {
     /// Worker threads; 0 uses every core.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Kernel of the dense scan; repeat the option to time several in the same run (the
+    /// first is the baseline of the ratios). A kernel the CPU lacks is an error.
+    #[arg(long, value_enum)]
+    pub kernel: Vec<KernelArg>,
     /// Windows timed one by one for the per-window comparison.
     #[arg(long, default_value_t = 4)]
     pub windows: usize,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The row kernels `--kernel` can force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KernelArg {
+    /// The fastest this CPU runs.
+    Auto,
+    /// x86-64 AVX-512 F, BW, VL and VNNI.
+    #[value(name = "avx512-vnni")]
+    Avx512Vnni,
+    /// x86-64 AVX2 and FMA.
+    Avx2,
+    /// Plain Rust.
+    Portable,
+}
+
+impl From<KernelArg> for Kernel {
+    fn from(value: KernelArg) -> Self {
+        match value {
+            KernelArg::Auto => Kernel::detect(),
+            KernelArg::Avx512Vnni => Kernel::Avx512Vnni,
+            KernelArg::Avx2 => Kernel::Avx2Fma,
+            KernelArg::Portable => Kernel::Portable,
+        }
+    }
+}
+
+/// The dense scan timed with one more kernel (`--kernel` given more than once).
+#[derive(Debug, Serialize)]
+pub struct KernelTiming {
+    /// Kernel that ran.
+    pub kernel: &'static str,
+    /// Seconds for the dense scan of the whole image.
+    pub seconds: f64,
+    /// Arithmetic rate, 10^9 operations per second.
+    pub gflops: f64,
+    /// `seconds` over the first kernel's seconds.
+    pub ratio_to_first: f64,
 }
 
 /// What one run measured.
@@ -63,7 +109,9 @@ pub struct BenchReport {
     pub seconds: f64,
     /// Arithmetic rate, counting a multiply-add as 2 operations, 10^9 per second.
     pub gflops: f64,
-    /// Peak resident memory of the process, MiB (Linux; 0 where unknown).
+    /// The same scan with the further kernels of `--kernel`, in order.
+    pub other_kernels: Vec<KernelTiming>,
+    /// Peak resident memory of the process, MiB (Linux; 0 where unknown), over every scan.
     pub peak_rss_mib: f64,
     /// Seconds one window takes on its own (mean of the sample).
     pub seconds_per_window: f64,
@@ -121,6 +169,12 @@ fn print_report(report: &BenchReport) {
         "dense scan          {:.3} s, {:.1} GFLOP/s",
         report.seconds, report.gflops
     );
+    for other in &report.other_kernels {
+        println!(
+            "  with {:12}    {:.3} s, {:.1} GFLOP/s, {:.2}x the time of {}",
+            other.kernel, other.seconds, other.gflops, other.ratio_to_first, report.kernel
+        );
+    }
     println!("peak memory         {:.0} MiB", report.peak_rss_mib);
     println!(
         "per-window scan     {:.4} s per window, {:.0} s extrapolated ({:.0}x slower)",
@@ -143,30 +197,50 @@ fn measure<A: Architecture, const N: usize, const NW: usize, const NB: usize>(
     } else {
         args.threads
     };
-    let options = ScanOptions {
-        threads,
-        ..Default::default()
+    let kernels: Vec<Kernel> = if args.kernel.is_empty() {
+        vec![Kernel::detect()]
+    } else {
+        args.kernel.iter().map(|&k| Kernel::from(k)).collect()
     };
+    let mut int8 = Box::new(Int8Weights::<A, NW, NB>::zeroed());
+    if args.precision == PrecisionArg::Int8 {
+        quantize(&weights, &mut int8);
+    }
+    let quant = InputQuant::from_affine(&affine);
+    let operations = 2.0 * A::MACS_PER_PIXEL_DENSE as f64 * (width * height) as f64;
     reset_peak_rss();
 
-    let (seconds, kernel) = match args.precision {
-        PrecisionArg::F32 => {
-            let start = Instant::now();
-            let output = fast::scan_f32(&weights, &image, &affine, &options)
-                .map_err(|e| anyhow::anyhow!("dense scan: {e}"))?;
-            (start.elapsed().as_secs_f64(), output.kernel.name())
+    let mut timings = Vec::new();
+    for kernel in kernels {
+        let options = ScanOptions {
+            threads,
+            kernel,
+            progress: None,
+        };
+        let context =
+            |e: fast::FastError| anyhow::anyhow!("dense scan with kernel {}: {e}", kernel.name());
+        let start = Instant::now();
+        match args.precision {
+            PrecisionArg::F32 => {
+                fast::scan_f32(&weights, &image, &affine, &options).map_err(context)?;
+            }
+            PrecisionArg::Int8 => {
+                fast::scan_int8(&int8, &image, &quant, &options).map_err(context)?;
+            }
         }
-        PrecisionArg::Int8 => {
-            let mut int8 = Box::new(Int8Weights::<A, NW, NB>::zeroed());
-            quantize(&weights, &mut int8);
-            let quant = InputQuant::from_affine(&affine);
-            let start = Instant::now();
-            let output = fast::scan_int8(&int8, &image, &quant, &options)
-                .map_err(|e| anyhow::anyhow!("dense scan: {e}"))?;
-            (start.elapsed().as_secs_f64(), output.kernel.name())
-        }
-    };
+        timings.push((kernel.name(), start.elapsed().as_secs_f64()));
+    }
     let peak_rss_mib = peak_rss_mib();
+    let (kernel, seconds) = timings[0];
+    let other_kernels = timings[1..]
+        .iter()
+        .map(|&(kernel, other)| KernelTiming {
+            kernel,
+            seconds: other,
+            gflops: operations / other / 1e9,
+            ratio_to_first: other / seconds,
+        })
+        .collect();
 
     let mut rng = SplitMix64::new(3);
     let sample: Vec<(usize, usize)> = (0..args.windows.max(1))
@@ -177,8 +251,6 @@ fn measure<A: Architecture, const N: usize, const NW: usize, const NB: usize>(
         .map_err(|e| anyhow::anyhow!("per-window scan: {e}"))?;
     let seconds_per_window = start.elapsed().as_secs_f64() / sample.len() as f64;
     let per_window_seconds = seconds_per_window * (width * height) as f64;
-
-    let operations = 2.0 * A::MACS_PER_PIXEL_DENSE as f64 * (width * height) as f64;
     Ok(BenchReport {
         config: A::ID,
         precision: match args.precision {
@@ -191,6 +263,7 @@ fn measure<A: Architecture, const N: usize, const NW: usize, const NB: usize>(
         kernel,
         seconds,
         gflops: operations / seconds / 1e9,
+        other_kernels,
         peak_rss_mib,
         seconds_per_window,
         per_window_seconds,
