@@ -219,7 +219,11 @@ fn avx512_available() -> bool {
     if Kernel::Avx512Vnni.is_available() {
         return true;
     }
-    eprintln!("skipped: no AVX-512 on this CPU");
+    // Straight to standard error, as in `avx2_available`.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "\nskipped: no AVX-512 on this CPU"
+    );
     false
 }
 
@@ -608,4 +612,42 @@ fn avx512_matches_streaming_scanner_all_configs() {
             { Config4::BIASES },
         >((17, 45));
     }
+}
+
+/// Weights built in code with negative multipliers in a convolution stage: the VNNI kernel
+/// activates before pooling, which only matches the reference while requantisation is
+/// monotone, so such a scan must run the AVX2 kernel and still equal the reference.
+#[test]
+fn int8_negative_multiplier_is_scanned_exactly() {
+    if !avx512_available() {
+        return;
+    }
+    type Weights1 = Int8Weights<Config1, { Config1::WEIGHTS }, { Config1::BIASES }>;
+    let float = boxed_random_weights::<Config1, { Config1::PARAMS }>(31);
+    let mut weights = Box::new(Weights1::zeroed());
+    quantize(&*float, &mut weights);
+    for map in 0..6 {
+        let requant = &mut weights.requant[Weights1::conv_channel(1, map)];
+        requant.multiplier = -requant.multiplier;
+    }
+    let quant = InputQuant::from_affine(&AFFINE);
+    let (height, width) = (37, 45);
+    let pixels = random_image(height, width, 77);
+    let image = RawImage::new(&pixels, width, height).unwrap();
+
+    let options = ScanOptions {
+        threads: 2,
+        kernel: Kernel::Avx512Vnni,
+        progress: None,
+    };
+    let output = fast::scan_int8(&*weights, &image, &quant, &options).unwrap();
+    assert_eq!(output.kernel, Kernel::Avx2Fma, "the kernel that ran");
+    let sample = sample_pixels(height, width, 40, 5);
+    let want = fast::per_window_int8(&*weights, &image, &quant, &sample).unwrap();
+    assert_same(
+        "int8 negative multipliers",
+        &sample,
+        &pick(&output, &sample),
+        &want,
+    );
 }

@@ -151,6 +151,23 @@ fn pack_quads(
     pack(&packed, outputs, block)
 }
 
+/// The kernel that computes these weights bit for bit as the reference does: `asked`, except
+/// that the AVX-512 VNNI kernel activates before pooling, which gives the reference's bits only
+/// while every convolution multiplier is non-negative (requantisation is then monotone). Weights
+/// files never hold a negative one, but `Int8Weights` built in code may; those run the AVX2
+/// kernel, which pools first and which every CPU with the VNNI kernel also has.
+fn exact_kernel(asked: Kernel, conv_requant: &[&[Requant]; STAGES]) -> Kernel {
+    let monotone = conv_requant
+        .iter()
+        .flat_map(|stage| stage.iter())
+        .all(|r| r.multiplier >= 0);
+    if asked == Kernel::Avx512Vnni && !monotone {
+        Kernel::Avx2Fma
+    } else {
+        asked
+    }
+}
+
 impl<'w> IntegerEngine<'w> {
     pub(crate) fn new<A: Architecture, const NW: usize, const NB: usize>(
         weights: &'w Int8Weights<A, NW, NB>,
@@ -168,8 +185,9 @@ impl<'w> IntegerEngine<'w> {
         let channel = |l: usize| Int8Weights::<A, NW, NB>::conv_channel(l, 0);
         let first_hidden = Int8Weights::<A, NW, NB>::hidden_channel(0);
         let first_output = Int8Weights::<A, NW, NB>::output_channel(0);
+        let conv_requant = core::array::from_fn(|l| &weights.requant[channel(l)..][..MAPS]);
         let mut engine = IntegerEngine {
-            kernel,
+            kernel: exact_kernel(kernel, &conv_requant),
             quant,
             conv,
             conv_packed: core::array::from_fn(|l| {
@@ -182,7 +200,7 @@ impl<'w> IntegerEngine<'w> {
                 }
             }),
             conv_bias: core::array::from_fn(|l| &weights.biases[channel(l)..][..MAPS]),
-            conv_requant: core::array::from_fn(|l| &weights.requant[channel(l)..][..MAPS]),
+            conv_requant,
             hidden,
             hidden_packed: pack_pairs(hidden, HIDDEN, MAPS, g.last_side() * g.last_side()),
             hidden_bias: &weights.biases[first_hidden..][..HIDDEN],
@@ -196,7 +214,7 @@ impl<'w> IntegerEngine<'w> {
                 .collect(),
             quads: None,
         };
-        if kernel == Kernel::Avx512Vnni {
+        if engine.kernel == Kernel::Avx512Vnni {
             let kernels = [g.kernels[0], g.kernels[1], g.kernels[2]];
             engine.quads = Some(QuadWeights::new(&engine, kernels, g.last_side()));
         }

@@ -255,11 +255,9 @@ fn quad_weights<'e>(engine: &'e IntegerEngine<'_>) -> &'e QuadWeights {
 /// fit in L2, and each `C` element is requantised once, as many times as there are `T`
 /// elements (the dense maps of a stage have one `T` element per `C` element).
 ///
-/// Known limitation: this needs every stage multiplier to be non-negative, as
-/// [`crate::int8::Requant`] documents and weights files enforce (a negative one is refused on
-/// reading). `Int8Weights` filled in code with a negative multiplier would make this kernel
-/// pool the wrong way and differ from the reference; use the `avx2+fma` kernel for such
-/// weights.
+/// This needs every stage multiplier to be non-negative; weights files never hold a negative
+/// one, and `IntegerEngine::new` gives weights built in code with one to the `avx2+fma` kernel
+/// instead, which pools before activating.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) fn conv_row(
     engine: &IntegerEngine<'_>,

@@ -145,7 +145,9 @@ pub struct DenseOutput<T> {
     pub width: usize,
     /// Rows `H` (pixels).
     pub height: usize,
-    /// The kernel that computed them.
+    /// The kernel that computed them: the one asked for, except that int8 weights with a
+    /// negative requantisation multiplier asked of [`Kernel::Avx512Vnni`] run
+    /// [`Kernel::Avx2Fma`] (the VNNI kernel's pooling order needs non-negative ones).
     pub kernel: Kernel,
     /// Bands (threads) the image was cut into.
     pub bands: usize,
@@ -256,7 +258,7 @@ pub fn scan_f32<A: Architecture, const N: usize>(
         logits,
         width: image.width,
         height: image.height,
-        kernel: options.kernel,
+        kernel: engine.kernel,
         bands: stream::band_count(plan.height, threads),
     })
 }
@@ -300,7 +302,7 @@ pub fn scan_int8<A: Architecture, const NW: usize, const NB: usize>(
         logits,
         width: image.width,
         height: image.height,
-        kernel: options.kernel,
+        kernel: engine.kernel,
         bands: stream::band_count(plan.height, threads),
     })
 }
