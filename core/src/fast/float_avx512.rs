@@ -17,7 +17,7 @@
 use core::arch::x86_64::*;
 
 use super::float::FloatEngine;
-use super::plan::{BLOCK, MAX_TAPS, Plan};
+use super::plan::{BLOCK, Plan, Taps};
 use crate::architecture::{HIDDEN, MAPS, STAGES};
 use crate::tanh::SERIES_LIMIT;
 use crate::tanh::{EXP_TAYLOR, LN2_HIGH, LN2_LOW, LOG2_E, ROUNDER, SATURATION, SERIES};
@@ -40,36 +40,6 @@ const _: () = assert!(MAPS.is_multiple_of(CONV_MAP_BLOCK));
 const _: () = assert!(HIDDEN.is_multiple_of(HIDDEN_MAP_BLOCK));
 const _: () = assert!(BLOCK == LANES);
 
-/// Where one micro-kernel call reads: `rows[ky]` points at channel 0 of a `[C][pitch]` row slot.
-struct Taps {
-    rows: [*const f32; MAX_TAPS],
-    channels: usize,
-    kernel: usize,
-    pitch: usize,
-    dilation: usize,
-}
-
-impl Taps {
-    /// The tap geometry of layer `layer` over `rows`, after checking that every read of a
-    /// micro-kernel call at a column below `plan.out_pitch[layer]` stays inside its row.
-    fn new(plan: &Plan, layer: usize, rows: &[&[f32]]) -> Taps {
-        let (channels, pitch) = (plan.channels[layer], plan.t_pitch[layer]);
-        assert!(rows.len() == plan.kernels[layer] && rows.len() <= MAX_TAPS);
-        assert!(rows.iter().all(|row| row.len() >= channels * pitch));
-        let mut pointers = [core::ptr::null(); MAX_TAPS];
-        for (pointer, row) in pointers.iter_mut().zip(rows) {
-            *pointer = row.as_ptr();
-        }
-        Taps {
-            rows: pointers,
-            channels,
-            kernel: plan.kernels[layer],
-            pitch,
-            dilation: plan.dilations[layer],
-        }
-    }
-}
-
 /// `M` output maps x `16 V` columns starting at column `x0`: `out[m * out_stride + x]` gets
 /// `bias[m] + sum(weights * inputs)` in the reference's order.
 ///
@@ -83,7 +53,7 @@ impl Taps {
 unsafe fn micro_kernel<const M: usize, const V: usize>(
     packed: *const f32,
     bias: *const f32,
-    taps: &Taps,
+    taps: &Taps<f32>,
     x0: usize,
     out: *mut f32,
     out_stride: usize,
@@ -92,7 +62,7 @@ unsafe fn micro_kernel<const M: usize, const V: usize>(
     unsafe {
         let mut acc: [[__m512; V]; M] = core::array::from_fn(|m| [_mm512_set1_ps(*bias.add(m)); V]);
         let mut weight = packed;
-        for channel in 0..taps.channels {
+        for channel in 0..taps.groups {
             for ky in 0..taps.kernel {
                 let line = taps.rows[ky].add(channel * taps.pitch + x0);
                 for kx in 0..taps.kernel {
@@ -127,7 +97,7 @@ unsafe fn micro_kernel<const M: usize, const V: usize>(
 unsafe fn columns<const M: usize>(
     packed: *const f32,
     bias: *const f32,
-    taps: &Taps,
+    taps: &Taps<f32>,
     (x0, limit): (usize, usize),
     out: *mut f32,
     out_stride: usize,
@@ -156,9 +126,9 @@ pub(crate) fn conv_row(
     rows: &[&[f32]],
     out: &mut [f32],
 ) {
-    let taps = Taps::new(plan, stage, rows);
+    let taps = Taps::<f32>::new(plan, stage, rows, 1);
     let out_pitch = plan.out_pitch[stage];
-    let filter_len = taps.channels * taps.kernel * taps.kernel;
+    let filter_len = taps.groups * taps.kernel * taps.kernel;
     let packed = &engine.conv_packed[stage];
     let bias = engine.conv_bias[stage];
     assert!(packed.len() == MAPS * filter_len && bias.len() == MAPS);
@@ -234,8 +204,8 @@ pub(crate) fn hidden_row(
     rows: &[&[f32]],
     out: &mut [[f32; 2]],
 ) {
-    let taps = Taps::new(plan, STAGES, rows);
-    let filter_len = taps.channels * taps.kernel * taps.kernel;
+    let taps = Taps::<f32>::new(plan, STAGES, rows, 1);
+    let filter_len = taps.groups * taps.kernel * taps.kernel;
     let packed = &engine.hidden_packed;
     let out_pitch = plan.out_pitch[STAGES];
     assert!(packed.len() == HIDDEN * filter_len && engine.hidden_bias.len() == HIDDEN);

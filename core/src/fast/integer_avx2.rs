@@ -18,7 +18,7 @@ use core::arch::x86_64::*;
 
 use super::float::{FLOAT_MAP_BLOCK, MAP_BLOCK};
 use super::integer::{IntegerEngine, output_logits};
-use super::plan::{BLOCK, MAX_TAPS, Plan};
+use super::plan::{BLOCK, Plan, Taps};
 use crate::architecture::{HIDDEN, MAPS, STAGES};
 use crate::int8::{Requant, TANH_TABLE_HALF};
 
@@ -27,38 +27,6 @@ const LANES: usize = 8;
 
 /// Vectors of output columns per micro-kernel call (eight accumulators in all).
 const VECTORS: usize = BLOCK / LANES;
-
-/// Where one micro-kernel call reads: `rows[ky]` points at the start of a `T` row slot.
-struct Taps {
-    rows: [*const i16; MAX_TAPS],
-    /// Channel pairs (or 1 for the single-channel `T_0`).
-    groups: usize,
-    kernel: usize,
-    pitch: usize,
-    dilation: usize,
-}
-
-impl Taps {
-    /// The tap geometry of layer `layer`, after checking each row holds a whole slot
-    /// (`channels * t_pitch` elements), which every read at a column below `out_pitch` stays in.
-    fn new(plan: &Plan, layer: usize, rows: &[&[i16]]) -> Taps {
-        let (channels, pitch) = (plan.channels[layer], plan.t_pitch[layer]);
-        assert!(rows.len() == plan.kernels[layer] && rows.len() <= MAX_TAPS);
-        assert!(rows.iter().all(|row| row.len() >= channels * pitch));
-        assert!(channels == 1 || channels.is_multiple_of(2));
-        let mut pointers = [core::ptr::null(); MAX_TAPS];
-        for (pointer, row) in pointers.iter_mut().zip(rows) {
-            *pointer = row.as_ptr();
-        }
-        Taps {
-            rows: pointers,
-            groups: channels.div_ceil(2),
-            kernel: plan.kernels[layer],
-            pitch,
-            dilation: plan.dilations[layer],
-        }
-    }
-}
 
 /// `M` output maps x 16 columns from channel-paired rows: `out[m * out_stride + x]` gets
 /// `bias[m] + sum(weights * inputs)`.
@@ -72,7 +40,7 @@ impl Taps {
 unsafe fn micro_kernel_pairs<const M: usize>(
     packed: *const i32,
     bias: *const i32,
-    taps: &Taps,
+    taps: &Taps<i16>,
     x0: usize,
     out: *mut i32,
     out_stride: usize,
@@ -114,7 +82,7 @@ unsafe fn micro_kernel_pairs<const M: usize>(
 unsafe fn micro_kernel_single(
     packed: *const i32,
     bias: *const i32,
-    taps: &Taps,
+    taps: &Taps<i16>,
     x0: usize,
     out: *mut i32,
     out_stride: usize,
@@ -175,7 +143,7 @@ pub(crate) fn conv_row(
     rows: &[&[i16]],
     out: &mut [i32],
 ) {
-    let taps = Taps::new(plan, stage, rows);
+    let taps = Taps::<i16>::new(plan, stage, rows, 2);
     let out_pitch = plan.out_pitch[stage];
     let filter_len = taps.groups * taps.kernel * taps.kernel;
     let packed = &engine.conv_packed[stage];
@@ -309,7 +277,7 @@ pub(crate) fn hidden_row(
     rows: &[&[i16]],
     out: &mut [[i32; 2]],
 ) {
-    let taps = Taps::new(plan, STAGES, rows);
+    let taps = Taps::<i16>::new(plan, STAGES, rows, 2);
     let filter_len = taps.groups * taps.kernel * taps.kernel;
     let packed = &engine.hidden_packed;
     assert!(packed.len() == HIDDEN * filter_len && engine.hidden_bias.len() == HIDDEN);

@@ -24,7 +24,7 @@
 use core::arch::x86_64::*;
 
 use super::integer::{IntegerEngine, QUAD_CONV_BLOCK, QUAD_HIDDEN_BLOCK, QuadWeights};
-use super::plan::{BLOCK, MAX_TAPS, Plan};
+use super::plan::{BLOCK, Plan, Taps};
 use crate::architecture::{HIDDEN, MAPS, STAGES};
 use crate::int8::{Requant, TANH_TABLE_HALF};
 
@@ -39,39 +39,6 @@ const WIDE: usize = VECTORS * LANES;
 
 const _: () = assert!(BLOCK == LANES && MAPS.is_multiple_of(4));
 
-/// Where one micro-kernel call reads: `rows[ky]` points at the first byte of a `T` row slot.
-struct Taps {
-    rows: [*const u8; MAX_TAPS],
-    /// Channel quads (or 1 for the single-channel i16 `T_0`).
-    groups: usize,
-    kernel: usize,
-    pitch: usize,
-    dilation: usize,
-}
-
-impl Taps {
-    /// The tap geometry of layer `layer`, after checking each row holds a whole slot
-    /// (`channels * t_pitch` i16, of which the quad layout uses the first `channels * t_pitch`
-    /// bytes), which every read at a column below `out_pitch` stays in.
-    fn new(plan: &Plan, layer: usize, rows: &[&[i16]]) -> Taps {
-        let (channels, pitch) = (plan.channels[layer], plan.t_pitch[layer]);
-        assert!(rows.len() == plan.kernels[layer] && rows.len() <= MAX_TAPS);
-        assert!(rows.iter().all(|row| row.len() >= channels * pitch));
-        assert!(channels == 1 || channels.is_multiple_of(4));
-        let mut pointers = [core::ptr::null(); MAX_TAPS];
-        for (pointer, row) in pointers.iter_mut().zip(rows) {
-            *pointer = row.as_ptr().cast();
-        }
-        Taps {
-            rows: pointers,
-            groups: channels.div_ceil(4),
-            kernel: plan.kernels[layer],
-            pitch,
-            dilation: plan.dilations[layer],
-        }
-    }
-}
-
 /// `M` output maps x `16 V` columns from channel-quad rows: `out[m * out_stride + x]` gets
 /// `bias[m] + sum(weights * (inputs + 128))`.
 ///
@@ -84,7 +51,7 @@ impl Taps {
 unsafe fn micro_kernel_quads<const M: usize, const V: usize>(
     packed: *const i32,
     bias: *const i32,
-    taps: &Taps,
+    taps: &Taps<u8>,
     x0: usize,
     out: *mut i32,
     out_stride: usize,
@@ -126,7 +93,7 @@ unsafe fn micro_kernel_quads<const M: usize, const V: usize>(
 unsafe fn micro_kernel_single<const M: usize, const V: usize>(
     packed: *const i32,
     bias: *const i32,
-    taps: &Taps,
+    taps: &Taps<u8>,
     x0: usize,
     out: *mut i32,
     out_stride: usize,
@@ -197,7 +164,7 @@ enum Input {
 unsafe fn columns<const M: usize>(
     input: Input,
     (packed, bias): (*const i32, *const i32),
-    taps: &Taps,
+    taps: &Taps<u8>,
     (x0, limit): (usize, usize),
     out: *mut i32,
     out_stride: usize,
@@ -266,7 +233,7 @@ pub(crate) fn conv_row(
     rows: &[&[i16]],
     out: &mut [i32],
 ) {
-    let taps = Taps::new(plan, stage, rows);
+    let taps = Taps::<u8>::new(plan, stage, rows, 4);
     let out_pitch = plan.out_pitch[stage];
     let filter_len = taps.groups * taps.kernel * taps.kernel;
     let quads = quad_weights(engine);
@@ -501,7 +468,7 @@ pub(crate) fn hidden_row(
     rows: &[&[i16]],
     out: &mut [[i32; 2]],
 ) {
-    let taps = Taps::new(plan, STAGES, rows);
+    let taps = Taps::<u8>::new(plan, STAGES, rows, 4);
     let filter_len = taps.groups * taps.kernel * taps.kernel;
     let quads = quad_weights(engine);
     let (packed, bias) = (&quads.hidden, &quads.hidden_bias);

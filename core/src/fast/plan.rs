@@ -124,6 +124,48 @@ impl Plan {
     }
 }
 
+/// Where one call of an x86-64 micro-kernel reads: `rows[ky]` points, as elements of type `P`,
+/// at the start of the `T` row slot that filter row `ky` reads. A slot is `groups` runs of
+/// `pitch` lanes; a lane holds one column's `group` channels side by side (1 f32; 2 i16 for
+/// the AVX2 int8 kernels; 4 bytes for the VNNI one; always 1 for the single-channel `T_0`).
+#[cfg(target_arch = "x86_64")]
+pub(crate) struct Taps<P> {
+    pub rows: [*const P; MAX_TAPS],
+    /// Channel groups: the layer's input channels over `group`.
+    pub groups: usize,
+    /// Filter side `K`.
+    pub kernel: usize,
+    /// Lanes per channel group of a slot, `t_pitch[layer]`.
+    pub pitch: usize,
+    /// Distance between neighbouring taps, in columns.
+    pub dilation: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<P> Taps<P> {
+    /// The tap geometry of layer `layer` over `rows` with `group` channels a lane, after
+    /// checking that each row holds a whole slot (`channels * t_pitch` elements of `T`), which
+    /// every read of a micro-kernel call at a column below `out_pitch[layer]` stays in.
+    pub fn new<T>(plan: &Plan, layer: usize, rows: &[&[T]], group: usize) -> Taps<P> {
+        let (channels, pitch) = (plan.channels[layer], plan.t_pitch[layer]);
+        assert!(rows.len() == plan.kernels[layer] && rows.len() <= MAX_TAPS);
+        assert!(rows.iter().all(|row| row.len() >= channels * pitch));
+        let group = if channels == 1 { 1 } else { group };
+        assert!(group > 0 && channels.is_multiple_of(group));
+        let mut pointers = [core::ptr::null(); MAX_TAPS];
+        for (pointer, row) in pointers.iter_mut().zip(rows) {
+            *pointer = row.as_ptr().cast();
+        }
+        Taps {
+            rows: pointers,
+            groups: channels / group,
+            kernel: plan.kernels[layer],
+            pitch,
+            dilation: plan.dilations[layer],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
