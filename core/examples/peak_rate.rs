@@ -8,19 +8,23 @@
 //! cycles per gather). Single-threaded: multiply by the cores for a machine's peak. Not
 //! here: memory bandwidth, or anything the kernels do besides the arithmetic.
 
+#[cfg(target_arch = "x86_64")]
 use std::time::Instant;
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 /// Iterations of each timed loop.
+#[cfg(target_arch = "x86_64")]
 const ROUNDS: usize = 50_000_000;
 
 /// Independent accumulator chains with 512-bit vectors (32 registers): more than the fma
 /// latency times its throughput.
+#[cfg(target_arch = "x86_64")]
 const CHAINS: usize = 24;
 
 /// Chains with 256-bit vectors: 12 of the 16 ymm registers, so none spills.
+#[cfg(target_arch = "x86_64")]
 const CHAINS_256: usize = 12;
 
 #[cfg(target_arch = "x86_64")]
@@ -101,6 +105,7 @@ fn gather512(rounds: usize, table: &[i32; 2048]) -> i32 {
 }
 
 /// Runs `job` and prints `work / seconds / 1e9` with `label`.
+#[cfg(target_arch = "x86_64")]
 fn report<T: std::fmt::Debug>(label: &str, work: f64, job: impl FnOnce() -> T) {
     let start = Instant::now();
     let result = job();

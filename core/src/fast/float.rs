@@ -36,10 +36,14 @@ pub(crate) struct FloatEngine<'w> {
     pub affine: InputAffine,
     /// Reference layout `[MAPS][C][K][K]` of each stage.
     pub conv: [&'w [f32]; STAGES],
+    /// The SIMD kernels' layouts, read only by the x86-64 kernels: empty for
+    /// [`Kernel::Portable`], the only kernel elsewhere.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub conv_packed: [Vec<f32>; STAGES],
     pub conv_bias: [&'w [f32]; STAGES],
     /// Reference layout `[HIDDEN][MAPS][S][S]`.
     pub hidden: &'w [f32],
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub hidden_packed: Vec<f32>,
     pub hidden_bias: &'w [f32],
     /// `[CLASSES][HIDDEN]`.
@@ -55,14 +59,22 @@ impl<'w> FloatEngine<'w> {
     ) -> Self {
         let conv = core::array::from_fn(|l| weights.conv_weights(l));
         let (conv_block, hidden_block) = map_blocks(kernel);
+        let simd = kernel != Kernel::Portable;
+        let packed = |filters: &[f32], outputs: usize, block: usize| {
+            if simd {
+                pack(filters, outputs, block)
+            } else {
+                Vec::new()
+            }
+        };
         FloatEngine {
             kernel,
             affine,
             conv,
-            conv_packed: core::array::from_fn(|l| pack(conv[l], MAPS, conv_block)),
+            conv_packed: core::array::from_fn(|l| packed(conv[l], MAPS, conv_block)),
             conv_bias: core::array::from_fn(|l| weights.conv_biases(l)),
             hidden: weights.hidden_weights(),
-            hidden_packed: pack(weights.hidden_weights(), HIDDEN, hidden_block),
+            hidden_packed: packed(weights.hidden_weights(), HIDDEN, hidden_block),
             hidden_bias: weights.hidden_biases(),
             output: weights.output_weights(),
             output_bias: weights.output_biases(),

@@ -29,11 +29,15 @@ pub(crate) struct IntegerEngine<'w> {
     pub quant: InputQuant,
     /// Reference layout `[MAPS][C][K][K]` of each stage.
     pub conv: [&'w [i8]; STAGES],
+    /// The SIMD kernels' layouts, read only by the x86-64 kernels: empty for
+    /// [`Kernel::Portable`], the only kernel elsewhere (so are `hidden_packed` and `table`).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub conv_packed: [Vec<i32>; STAGES],
     pub conv_bias: [&'w [i32]; STAGES],
     pub conv_requant: [&'w [Requant]; STAGES],
     /// Reference layout `[HIDDEN][MAPS][S][S]`.
     pub hidden: &'w [i8],
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub hidden_packed: Vec<i32>,
     pub hidden_bias: &'w [i32],
     pub hidden_requant: &'w [Requant],
@@ -42,6 +46,7 @@ pub(crate) struct IntegerEngine<'w> {
     pub output_bias: &'w [i32],
     pub output_requant: &'w [Requant],
     /// [`crate::int8::TANH_TABLE`] widened to i32, for vector gathers.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub table: Vec<i32>,
     /// The weights packed for the AVX-512 VNNI kernel: present exactly when `kernel` is
     /// [`Kernel::Avx512Vnni`].
@@ -186,13 +191,17 @@ impl<'w> IntegerEngine<'w> {
         let first_hidden = Int8Weights::<A, NW, NB>::hidden_channel(0);
         let first_output = Int8Weights::<A, NW, NB>::output_channel(0);
         let conv_requant = core::array::from_fn(|l| &weights.requant[channel(l)..][..MAPS]);
+        let kernel = exact_kernel(kernel, &conv_requant);
+        let simd = kernel != Kernel::Portable;
         let mut engine = IntegerEngine {
-            kernel: exact_kernel(kernel, &conv_requant),
+            kernel,
             quant,
             conv,
             conv_packed: core::array::from_fn(|l| {
                 let side = g.kernels[l];
-                if l == 0 {
+                if !simd {
+                    Vec::new()
+                } else if l == 0 {
                     let wide: Vec<i32> = conv[0].iter().map(|w| i32::from(*w)).collect();
                     pack(&wide, MAPS, MAP_BLOCK)
                 } else {
@@ -202,7 +211,11 @@ impl<'w> IntegerEngine<'w> {
             conv_bias: core::array::from_fn(|l| &weights.biases[channel(l)..][..MAPS]),
             conv_requant,
             hidden,
-            hidden_packed: pack_pairs(hidden, HIDDEN, MAPS, g.last_side() * g.last_side()),
+            hidden_packed: if simd {
+                pack_pairs(hidden, HIDDEN, MAPS, g.last_side() * g.last_side())
+            } else {
+                Vec::new()
+            },
             hidden_bias: &weights.biases[first_hidden..][..HIDDEN],
             hidden_requant: &weights.requant[first_hidden..][..HIDDEN],
             output: &weights.weights[layout.packed_output_weights..][..CLASSES * HIDDEN],
