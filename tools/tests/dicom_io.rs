@@ -378,3 +378,50 @@ print(i.Rows, i.Columns, i.BitsStored, i.PhotometricInterpretation, int(i.pixel_
     let sum: u64 = r.pixels.iter().map(|&v| u64::from(v)).sum();
     assert_eq!(lines[2], format!("6 13 12 MONOCHROME2 {sum}"));
 }
+
+/// pydicom re-encodes one of our files as RLE Lossless and as Deflated Explicit VR Little
+/// Endian; both must read back to the same pixels (and the transfer syntax is reported).
+#[test]
+fn rle_and_deflate_files_written_by_pydicom_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = sample(37, 23, 16);
+    let plain = dir.path().join("plain.dcm");
+    write_radiograph(&r, &plain).unwrap();
+
+    let Some(python) = pydicom_python() else {
+        return;
+    };
+    let script = r#"
+import sys, pydicom
+from pydicom.uid import RLELossless, DeflatedExplicitVRLittleEndian
+ds = pydicom.dcmread(sys.argv[1])
+ds.compress(RLELossless)
+ds.save_as(sys.argv[2], enforce_file_format=True)
+ds = pydicom.dcmread(sys.argv[1])
+ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+ds.save_as(sys.argv[3], enforce_file_format=True)
+"#;
+    let (rle, deflated) = (dir.path().join("rle.dcm"), dir.path().join("deflated.dcm"));
+    let out = Command::new(python)
+        .args(["-c", script])
+        .arg(&plain)
+        .arg(&rle)
+        .arg(&deflated)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pydicom failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    for (path, uid) in [
+        (&rle, "1.2.840.10008.1.2.5"),
+        (&deflated, "1.2.840.10008.1.2.1.99"),
+    ] {
+        let back = read_radiograph(path).unwrap();
+        assert_eq!(back.format.transfer_syntax, uid, "{}", path.display());
+        assert_eq!((back.width, back.height), (37, 23));
+        assert!(back.pixels == r.pixels, "{}: pixels differ", path.display());
+    }
+}
