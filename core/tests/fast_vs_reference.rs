@@ -393,51 +393,11 @@ fn int8_kernels_match_reference_config4() {
 /// both claim the reference's bits, so they must agree exactly.
 #[test]
 fn fast_matches_streaming_scanner_config1() {
-    let (height, width) = (150, 90);
-    let pixels = random_image(height, width, 7);
-    let image = RawImage::new(&pixels, width, height).unwrap();
-    let every = all_pixels(height, width);
-    let weights = boxed_random_weights::<Config1, { Config1::PARAMS }>(31);
-    let options = ScanOptions {
-        threads: 2,
-        ..ScanOptions::default()
-    };
-
-    let fast_f32 = fast::scan_f32(&*weights, &image, &AFFINE, &options).unwrap();
-    let mut workspace = vec![0.0f32; dense::workspace_len::<Config1>(width)];
-    let mut streamed = vec![[0.0f32; 2]; height * width];
-    dense::scan_image(&*weights, &image, AFFINE, &mut workspace, &mut streamed).unwrap();
-    let what = format!(
-        "f32 150x90 {} against the streaming scanner",
-        options.kernel.name()
+    check_streaming::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>(
+        Kernel::detect(),
+        (150, 90),
+        7,
     );
-    assert_same(&what, &every, &fast_f32.logits, &streamed);
-
-    let mut int8 = Box::new(Int8Weights::<
-        Config1,
-        { Config1::WEIGHTS },
-        { Config1::BIASES },
-    >::zeroed());
-    quantize(&*weights, &mut int8);
-    let quant = InputQuant::from_affine(&AFFINE);
-    let fast_int8 = fast::scan_int8(&*int8, &image, &quant, &options).unwrap();
-    let mut activations = vec![0i8; dense::activations_len_int8::<Config1>(width)];
-    let mut sums = vec![0i32; dense::sums_len_int8::<Config1>(width)];
-    let mut streamed = vec![[0i32; 2]; height * width];
-    dense::scan_image_int8(
-        &*int8,
-        &image,
-        quant,
-        &mut activations,
-        &mut sums,
-        &mut streamed,
-    )
-    .unwrap();
-    let what = format!(
-        "int8 150x90 {} against the streaming scanner",
-        options.kernel.name()
-    );
-    assert_same(&what, &every, &fast_int8.logits, &streamed);
 }
 
 #[test]
@@ -536,18 +496,20 @@ fn int8_avx512_matches_avx2_and_reference_config4() {
     }
 }
 
-/// The AVX-512 kernel against the streaming scanner on every pixel of one image of
-/// configuration `A`, f32 and int8.
-fn check_streaming_avx512<A: Architecture, const N: usize, const NW: usize, const NB: usize>(
+/// `kernel` against the streaming scanner on every pixel of one random image of configuration
+/// `A` (pixels from `seed`), f32 and int8, two threads.
+fn check_streaming<A: Architecture, const N: usize, const NW: usize, const NB: usize>(
+    kernel: Kernel,
     (height, width): (usize, usize),
+    seed: u64,
 ) {
-    let pixels = random_image(height, width, 11);
+    let pixels = random_image(height, width, seed);
     let image = RawImage::new(&pixels, width, height).unwrap();
     let every = all_pixels(height, width);
-    let weights = boxed_random_weights::<A, N>(41);
+    let weights = boxed_random_weights::<A, N>(31 + seed);
     let options = ScanOptions {
         threads: 2,
-        kernel: Kernel::Avx512Vnni,
+        kernel,
         progress: None,
     };
 
@@ -556,8 +518,9 @@ fn check_streaming_avx512<A: Architecture, const N: usize, const NW: usize, cons
     let mut streamed = vec![[0.0f32; 2]; height * width];
     dense::scan_image(&*weights, &image, AFFINE, &mut workspace, &mut streamed).unwrap();
     let what = format!(
-        "f32 config {} {height}x{width} avx512-vnni against the streaming scanner",
-        A::ID
+        "f32 config {} {height}x{width} {} against the streaming scanner",
+        A::ID,
+        kernel.name()
     );
     assert_same(&what, &every, &fast_f32.logits, &streamed);
 
@@ -578,8 +541,9 @@ fn check_streaming_avx512<A: Architecture, const N: usize, const NW: usize, cons
     )
     .unwrap();
     let what = format!(
-        "int8 config {} {height}x{width} avx512-vnni against the streaming scanner",
-        A::ID
+        "int8 config {} {height}x{width} {} against the streaming scanner",
+        A::ID,
+        fast_int8.kernel.name()
     );
     assert_same(&what, &every, &fast_int8.logits, &streamed);
 }
@@ -587,30 +551,26 @@ fn check_streaming_avx512<A: Architecture, const N: usize, const NW: usize, cons
 #[test]
 fn avx512_matches_streaming_scanner_all_configs() {
     if avx512_available() {
-        check_streaming_avx512::<
-            Config1,
-            { Config1::PARAMS },
-            { Config1::WEIGHTS },
-            { Config1::BIASES },
-        >((37, 81));
-        check_streaming_avx512::<
-            Config2,
-            { Config2::PARAMS },
-            { Config2::WEIGHTS },
-            { Config2::BIASES },
-        >((21, 67));
-        check_streaming_avx512::<
-            Config3,
-            { Config3::PARAMS },
-            { Config3::WEIGHTS },
-            { Config3::BIASES },
-        >((19, 50));
-        check_streaming_avx512::<
-            Config4,
-            { Config4::PARAMS },
-            { Config4::WEIGHTS },
-            { Config4::BIASES },
-        >((17, 45));
+        check_streaming::<Config1, { Config1::PARAMS }, { Config1::WEIGHTS }, { Config1::BIASES }>(
+            Kernel::Avx512Vnni,
+            (37, 81),
+            11,
+        );
+        check_streaming::<Config2, { Config2::PARAMS }, { Config2::WEIGHTS }, { Config2::BIASES }>(
+            Kernel::Avx512Vnni,
+            (21, 67),
+            11,
+        );
+        check_streaming::<Config3, { Config3::PARAMS }, { Config3::WEIGHTS }, { Config3::BIASES }>(
+            Kernel::Avx512Vnni,
+            (19, 50),
+            11,
+        );
+        check_streaming::<Config4, { Config4::PARAMS }, { Config4::WEIGHTS }, { Config4::BIASES }>(
+            Kernel::Avx512Vnni,
+            (17, 45),
+            11,
+        );
     }
 }
 

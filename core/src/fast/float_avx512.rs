@@ -329,18 +329,6 @@ mod tests {
     use crate::architecture::{Config1, Config4};
     use crate::random::SplitMix64;
 
-    fn available() -> bool {
-        if crate::fast::Kernel::Avx512Vnni.is_available() {
-            return true;
-        }
-        // Straight to standard error: the test harness captures `eprintln!`.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr().lock(),
-            b"\nskipped: no AVX-512 on this CPU\n",
-        );
-        false
-    }
-
     /// Inputs where `tanh`'s branches, signs and special values meet.
     const SPECIAL: [f32; 16] = [
         0.0,
@@ -365,7 +353,7 @@ mod tests {
     /// 61st f32 bit pattern (70 million, both signs, NaNs included).
     #[test]
     fn tanh16_matches_tanh_bit_for_bit() {
-        if !available() {
+        if !crate::fast::avx512_for_tests() {
             return;
         }
         let check = |inputs: &[f32; 16]| {
@@ -400,7 +388,7 @@ mod tests {
     /// so that the order of the maxima (which of equal or unordered values wins) is tested.
     #[test]
     fn pool_row_keeps_ties_and_nans_like_the_reference() {
-        if !available() {
+        if !crate::fast::avx512_for_tests() {
             return;
         }
         let values = [

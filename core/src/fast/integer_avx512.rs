@@ -555,23 +555,11 @@ mod tests {
     use crate::int8::{TANH_TABLE, tanh_from_table};
     use crate::random::SplitMix64;
 
-    fn available() -> bool {
-        if crate::fast::Kernel::Avx512Vnni.is_available() {
-            return true;
-        }
-        // Straight to standard error: the test harness captures `eprintln!`.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr().lock(),
-            b"\nskipped: no AVX-512 on this CPU\n",
-        );
-        false
-    }
-
     /// `requant_lanes` against `Requant::apply` (and the table's clamp) on extreme and random
     /// accumulators, every shift 1..=62 (and the clamped 0 and 63) and extreme multipliers.
     #[test]
     fn requant_lanes_match_requant_apply() {
-        if !available() {
+        if !crate::fast::avx512_for_tests() {
             return;
         }
         let mut random = SplitMix64::new(9);

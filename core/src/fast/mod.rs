@@ -336,3 +336,18 @@ pub fn per_window_int8<A: Architecture, const NW: usize, const NB: usize>(
     }
     Ok(logits)
 }
+
+/// For the AVX-512 kernels' unit tests: whether this CPU runs [`Kernel::Avx512Vnni`]; if not,
+/// says `skipped: ...` on its own line, straight to standard error (the test harness captures
+/// `eprintln!`).
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn avx512_for_tests() -> bool {
+    if Kernel::Avx512Vnni.is_available() {
+        return true;
+    }
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr().lock(),
+        b"\nskipped: no AVX-512 on this CPU\n",
+    );
+    false
+}
